@@ -1,0 +1,544 @@
+"""Walk a parsed spec and compute every row's figures and the totals.
+
+Rows come in four kinds: ``input`` (the input tensor, counted in activations as the
+CS231n table does), ``layer``, ``merge`` (the element-wise sum of ``add``/``residual``
+or the concatenation of ``concat``) and ``group`` (a block header whose figures are the
+subtotals of the rows inside it). Totals are sums over every row that is not a group,
+so each total equals the sum of its column.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from . import arith
+from .errors import SpecError
+from .layers import Effect, LayerError, Shape, build_layer, known_keywords, parse_int, show_shape
+from .limits import MAX_DEPTH, MAX_REPEAT, MAX_ROWS
+from .spec import (
+    BlockStatement,
+    DefaultStatement,
+    DefineStatement,
+    InputStatement,
+    LayerStatement,
+    Spec,
+    Statement,
+    parse,
+)
+
+FAMILY_WORDS = ("all", "conv", "fc", "pool", "norm", "activation")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+@dataclass(slots=True)
+class Row:
+    """One row of a breakdown. ``trainable = weights + biases``, ``params = trainable +
+    non_trainable``; ``receptive_field`` is per axis (height, width) in input pixels."""
+
+    name: str
+    kind: str
+    layer: str
+    depth: int
+    line: int
+    output_shape: Shape
+    path: str | None = None
+    block: str | None = None
+    weights: int = 0
+    biases: int = 0
+    non_trainable: int = 0
+    macs: int = 0
+    activations: int = 0
+    receptive_field: tuple[int, int] = (1, 1)
+    jump: tuple[int | Fraction, int | Fraction] = (1, 1)
+    formulas: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def trainable(self) -> int:
+        return self.weights + self.biases
+
+    @property
+    def params(self) -> int:
+        return self.weights + self.biases + self.non_trainable
+
+    @property
+    def rf(self) -> int:
+        """The receptive field as one integer: the larger axis."""
+        return max(self.receptive_field)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over all non-group rows."""
+
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    weights: int
+    biases: int
+    macs: int
+    activations: int
+
+
+@dataclass
+class Breakdown:
+    """The computed table: rows in reading order, and the totals."""
+
+    input_shape: Shape
+    rows: list[Row]
+    totals: Totals
+
+    @property
+    def output_shape(self) -> Shape:
+        return self.rows[-1].output_shape if self.rows else self.input_shape
+
+    def leaves(self) -> Iterator[Row]:
+        return (row for row in self.rows if row.kind != "group")
+
+    def find(self, path: str) -> list[Row]:
+        """Rows whose label path (or, failing that, display name) is ``path``."""
+        by_path = [row for row in self.rows if row.path == path]
+        return by_path or [row for row in self.rows if row.name == path]
+
+
+@dataclass
+class _State:
+    shape: Shape
+    rf: tuple[int | Fraction, int | Fraction]
+    jump: tuple[int | Fraction, int | Fraction]
+
+
+@dataclass
+class _Context:
+    defaults: dict[str, dict[str, str]]
+    defines: dict[str, DefineStatement]
+    rows: list[Row] = field(default_factory=list)
+    cache: dict[tuple[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]], tuple[object, str]] = field(
+        default_factory=dict
+    )
+
+
+def parse_shape(text: str, line: int = 1) -> Shape:
+    """``224x224x3`` (height x width x channels) or ``784`` (a vector)."""
+    parts = text.strip().lower().replace("×", "x").split("x")
+    if len(parts) not in (1, 3):
+        raise SpecError(line, f"input {text.strip()!r}: write HxWxC (224x224x3) or N (784)")
+    try:
+        return tuple(parse_int(part.strip(), "the input size") for part in parts)
+    except LayerError as error:
+        raise SpecError(line, f"input: {error}") from None
+
+
+def analyse(text: str, input_shape: str | Shape | None = None, bias: bool | None = None) -> Breakdown:
+    """Parse and compute ``text``. ``input_shape`` overrides the spec's ``input`` line;
+    ``bias`` sets the default for conv and fc layers (``default bias=...``)."""
+    return compute(parse(text), input_shape, bias)
+
+
+def compute(spec: Spec, input_shape: str | Shape | None = None, bias: bool | None = None) -> Breakdown:
+    """Compute a parsed spec (see :func:`analyse`)."""
+    statements = spec.statements
+    if not statements:
+        raise SpecError(1, "the spec is empty: give at least an input and one layer")
+    defaults: dict[str, dict[str, str]] = {}
+    if bias is not None:
+        defaults["all"] = {"bias": "yes" if bias else "no"}
+    defines: dict[str, DefineStatement] = {}
+    for statement in statements:
+        if isinstance(statement, DefineStatement):
+            if statement.name in defines:
+                raise SpecError(statement.line, f"block {statement.name!r} is defined twice")
+            defines[statement.name] = statement
+    body = [s for s in statements if not isinstance(s, DefineStatement)]
+    shape = _input_shape(body, input_shape)
+    context = _Context(defaults=defaults, defines=defines)
+    first_line = body[0].line if body else statements[0].line
+    context.rows.append(
+        Row(
+            name="input",
+            kind="input",
+            layer="input",
+            depth=0,
+            line=first_line,
+            output_shape=shape,
+            activations=math.prod(shape),
+            formulas={"activations": "*".join(map(str, shape))},
+        )
+    )
+    state = _State(shape=shape, rf=(1, 1), jump=(1, 1))
+    _walk([s for s in body if not isinstance(s, InputStatement)], state, context, 0, None, {})
+    rows = context.rows
+    leaves = [row for row in rows if row.kind != "group"]
+    trainable = sum(row.weights + row.biases for row in leaves)
+    non_trainable = sum(row.non_trainable for row in leaves)
+    totals = Totals(
+        params=trainable + non_trainable,
+        trainable_params=trainable,
+        non_trainable_params=non_trainable,
+        weights=sum(row.weights for row in leaves),
+        biases=sum(row.biases for row in leaves),
+        macs=sum(row.macs for row in leaves),
+        activations=sum(row.activations for row in leaves),
+    )
+    return Breakdown(input_shape=shape, rows=rows, totals=totals)
+
+
+def _input_shape(body: list[Statement], given: str | Shape | None) -> Shape:
+    inputs = [s for s in body if isinstance(s, InputStatement)]
+    for statement in inputs:
+        if statement is not body[0]:
+            raise SpecError(statement.line, "'input' must be the first statement of the spec")
+    if given is not None:
+        return parse_shape(given) if isinstance(given, str) else tuple(given)
+    if not inputs:
+        line = body[0].line if body else 1
+        raise SpecError(line, "no input shape: start the spec with 'input HxWxC' (or give :input: / --input)")
+    return parse_shape(inputs[0].dims, inputs[0].line)
+
+
+def _substitute(text: str, env: Mapping[str, int | str], line: int) -> str:
+    if "{" not in text and "}" not in text:
+        return text
+
+    def value(match: re.Match[str]) -> str:
+        try:
+            return str(arith.evaluate(match.group(1), env))
+        except arith.ArithError as error:
+            raise SpecError(line, str(error)) from None
+
+    result = _PLACEHOLDER.sub(value, text)
+    if "{" in result or "}" in result:
+        raise SpecError(line, f"unbalanced braces in {text!r}")
+    return result
+
+
+def _count(text: str, env: Mapping[str, int | str], line: int, what: str) -> int:
+    try:
+        count = parse_int(_substitute(text, env, line), what)
+    except LayerError as error:
+        raise SpecError(line, str(error)) from None
+    if count > MAX_REPEAT:
+        raise SpecError(line, f"{what} {count:,} is over the limit of {MAX_REPEAT:,}")
+    return count
+
+
+def _join(prefix: str | None, label: str | None) -> str | None:
+    if label is None:
+        return prefix
+    return f"{prefix}.{label}" if prefix else label
+
+
+def _check_rows(context: _Context, line: int, more: int = 0) -> None:
+    if len(context.rows) + more > MAX_ROWS:
+        raise SpecError(line, f"the spec expands to more than {MAX_ROWS:,} rows (the limit)")
+
+
+def _walk(
+    statements: list[Statement],
+    state: _State,
+    context: _Context,
+    depth: int,
+    prefix: str | None,
+    env: Mapping[str, int | str],
+) -> _State:
+    if depth > MAX_DEPTH:
+        line = statements[0].line if statements else 1
+        raise SpecError(line, f"blocks are nested deeper than the limit of {MAX_DEPTH}")
+    for statement in statements:
+        if isinstance(statement, LayerStatement):
+            state = _layer_statement(statement, state, context, depth, prefix, env)
+        elif isinstance(statement, BlockStatement):
+            state = _block(statement, state, context, depth, prefix, env)
+        elif isinstance(statement, DefaultStatement):
+            _default(statement, context, env)
+        elif isinstance(statement, InputStatement):
+            raise SpecError(statement.line, "'input' must be the first statement of the spec")
+        elif isinstance(statement, DefineStatement):
+            raise SpecError(statement.line, "define blocks at the top level only")
+    return state
+
+
+def _default(statement: DefaultStatement, context: _Context, env: Mapping[str, int | str]) -> None:
+    words = _substitute(statement.text, env, statement.line).split()
+    family = "all"
+    if words and "=" not in words[0]:
+        family = words.pop(0).lower()
+        if family not in FAMILY_WORDS:
+            raise SpecError(statement.line, f"default: unknown layer family {family!r} (one of {', '.join(FAMILY_WORDS)})")
+    if not words:
+        raise SpecError(statement.line, "default: give key=value, as in 'default bias=no'")
+    allowed = known_keywords()
+    for word in words:
+        key, sep, value = word.partition("=")
+        key = key.lower()
+        if not sep or not value:
+            raise SpecError(statement.line, f"default: {word!r} is not key=value")
+        if key not in allowed:
+            raise SpecError(statement.line, f"default: unknown keyword {key!r}")
+        context.defaults.setdefault(family, {})[key] = value
+
+
+def _layer_statement(
+    statement: LayerStatement,
+    state: _State,
+    context: _Context,
+    depth: int,
+    prefix: str | None,
+    env: Mapping[str, int | str],
+) -> _State:
+    text = _substitute(statement.text, env, statement.line)
+    count = 1 if statement.count is None else _count(statement.count, env, statement.line, "the repeat count")
+    _check_rows(context, statement.line, count)
+    head = text.split(None, 1)[0].lower()
+    for index in range(1, count + 1):
+        label = statement.label
+        if label is not None and count > 1:
+            label = f"{label}_{index}"
+        if head in context.defines:
+            state = _call(statement, text, label, state, context, depth, prefix)
+        else:
+            state = _apply_layer(text, label, statement.line, state, context, depth, prefix)
+    return state
+
+
+def _apply_layer(
+    text: str, label: str | None, line: int, state: _State, context: _Context, depth: int, prefix: str | None
+) -> _State:
+    key = (text, tuple((family, tuple(sorted(values.items()))) for family, values in sorted(context.defaults.items())))
+    try:
+        cached = context.cache.get(key)
+        if cached is None:
+            cached = context.cache[key] = build_layer(text, context.defaults)
+        layer, head = cached
+        effect: Effect = layer.apply(state.shape, head)  # type: ignore[attr-defined]
+    except LayerError as error:
+        raise SpecError(line, str(error)) from None
+    rf, jump = _step(state, effect)
+    shape = effect.output_shape
+    formulas = dict(effect.formulas)
+    formulas["activations"] = "*".join(map(str, shape))
+    context.rows.append(
+        Row(
+            name=label or text,
+            kind="layer",
+            layer=text,
+            depth=depth,
+            line=line,
+            output_shape=shape,
+            path=_join(prefix, label),
+            weights=effect.weights,
+            biases=effect.biases,
+            non_trainable=effect.non_trainable,
+            macs=effect.macs,
+            activations=math.prod(shape),
+            receptive_field=_whole(rf),
+            jump=jump,
+            formulas=formulas,
+        )
+    )
+    return _State(shape=shape, rf=rf, jump=jump)
+
+
+def _step(state: _State, effect: Effect) -> tuple[tuple[int | Fraction, int | Fraction], tuple[int | Fraction, int | Fraction]]:
+    """``rf_out = rf_in + (k - 1) * jump_in``, ``jump_out = jump_in * stride`` per axis."""
+    rf = tuple(state.rf[a] + (effect.rf_kernel[a] - 1) * state.jump[a] for a in (0, 1))
+    jump = tuple(state.jump[a] * effect.rf_stride[a] for a in (0, 1))
+    return rf, jump  # type: ignore[return-value]
+
+
+def _whole(rf: tuple[int | Fraction, int | Fraction]) -> tuple[int, int]:
+    return math.ceil(rf[0]), math.ceil(rf[1])
+
+
+def _open_group(
+    context: _Context, name: str, block: str, line: int, depth: int, path: str | None, shape: Shape
+) -> int:
+    _check_rows(context, line, 1)
+    context.rows.append(Row(name=name, kind="group", layer=name, depth=depth, line=line, output_shape=shape, path=path, block=block))
+    return len(context.rows) - 1
+
+
+def _close_group(context: _Context, index: int, state: _State) -> None:
+    """Give a group row its subtotals and its output (the rows after it, at any depth)."""
+    group = context.rows[index]
+    for row in context.rows[index + 1 :]:
+        if row.kind == "group":
+            continue
+        group.weights += row.weights
+        group.biases += row.biases
+        group.non_trainable += row.non_trainable
+        group.macs += row.macs
+        group.activations += row.activations
+    group.output_shape = state.shape
+    group.receptive_field = _whole(state.rf)
+    group.jump = state.jump
+
+
+def _merge_row(context: _Context, name: str, line: int, depth: int, state: _State) -> None:
+    context.rows.append(
+        Row(
+            name=name,
+            kind="merge",
+            layer=name,
+            depth=depth,
+            line=line,
+            output_shape=state.shape,
+            activations=math.prod(state.shape),
+            receptive_field=_whole(state.rf),
+            jump=state.jump,
+            formulas={"activations": "*".join(map(str, state.shape))},
+        )
+    )
+
+
+def _block(
+    statement: BlockStatement,
+    state: _State,
+    context: _Context,
+    depth: int,
+    prefix: str | None,
+    env: Mapping[str, int | str],
+) -> _State:
+    kind = statement.kind
+    line = statement.line
+    path = _join(prefix, statement.label)
+    if kind == "repeat":
+        count = _count(statement.argument or "", env, line, "the repeat count")
+        title = statement.label or f"repeat {count}"
+        index = _open_group(context, title, kind, line, depth, path, state.shape)
+        for iteration in range(1, count + 1):
+            before = len(context.rows)
+            inner_prefix = f"{path}_{iteration}" if path else None
+            if len(statement.body) > 1:
+                sub = _open_group(context, f"#{iteration}", "iteration", line, depth + 1, inner_prefix, state.shape)
+                state = _walk(statement.body, state, context, depth + 2, inner_prefix, env)
+                _close_group(context, sub, state)
+            else:
+                state = _walk(statement.body, state, context, depth + 1, inner_prefix, env)
+            if iteration == 1:
+                _check_rows(context, line, (len(context.rows) - before) * (count - 1))
+        _close_group(context, index, state)
+        return state
+    if kind in ("group", "branch"):
+        index = _open_group(context, statement.label or kind, kind, line, depth, path, state.shape)
+        state = _walk(statement.body, state, context, depth + 1, path, env)
+        _close_group(context, index, state)
+        return state
+    if kind == "residual":
+        index = _open_group(context, statement.label or "residual", kind, line, depth, path, state.shape)
+        out = _walk(statement.body, state, context, depth + 1, path, env)
+        if out.shape != state.shape:
+            raise SpecError(
+                line,
+                f"residual: the body changes the shape from {show_shape(state.shape)} to {show_shape(out.shape)}; "
+                "use 'add:' with a projection branch",
+            )
+        merged = _State(shape=out.shape, rf=_max(out.rf, state.rf), jump=_max(out.jump, state.jump))
+        _merge_row(context, "add", line, depth + 1, merged)
+        _close_group(context, index, merged)
+        return merged
+    return _merge(statement, state, context, depth, prefix, env)
+
+
+def _max(a: tuple[int | Fraction, int | Fraction], b: tuple[int | Fraction, int | Fraction]) -> tuple[int | Fraction, int | Fraction]:
+    return max(a[0], b[0]), max(a[1], b[1])
+
+
+def _merge(
+    statement: BlockStatement,
+    state: _State,
+    context: _Context,
+    depth: int,
+    prefix: str | None,
+    env: Mapping[str, int | str],
+) -> _State:
+    """``add:`` (shapes equal) or ``concat:`` (heights and widths equal, channels summed)."""
+    kind = statement.kind
+    path = _join(prefix, statement.label)
+    index = _open_group(context, statement.label or kind, kind, statement.line, depth, path, state.shape)
+    outs: list[tuple[int, _State]] = []
+    for branch in statement.body:
+        assert isinstance(branch, BlockStatement)
+        if len(branch.body) == 1 and branch.label is None:
+            out = _walk(branch.body, state, context, depth + 1, path, env)
+        else:
+            out = _block(branch, state, context, depth + 1, path, env)
+        outs.append((branch.line, out))
+    shapes = [out.shape for _, out in outs]
+    if kind == "add":
+        if any(shape != shapes[0] for shape in shapes):
+            listing = ", ".join(f"{show_shape(out.shape)} (line {line})" for line, out in outs)
+            raise SpecError(statement.line, f"add: the branches' shapes differ: {listing}")
+        shape = shapes[0]
+    else:
+        if any(len(shape) != len(shapes[0]) or shape[:-1] != shapes[0][:-1] for shape in shapes):
+            listing = ", ".join(f"{show_shape(out.shape)} (line {line})" for line, out in outs)
+            raise SpecError(statement.line, f"concat: the branches' heights and widths differ: {listing}")
+        shape = (*shapes[0][:-1], sum(shape[-1] for shape in shapes))
+    rf = outs[0][1].rf
+    jump = outs[0][1].jump
+    for _, out in outs[1:]:
+        rf, jump = _max(rf, out.rf), _max(jump, out.jump)
+    merged = _State(shape=shape, rf=rf, jump=jump)
+    _merge_row(context, kind, statement.line, depth + 1, merged)
+    _close_group(context, index, merged)
+    return merged
+
+
+_ARG = re.compile(r"^([A-Za-z_]\w*)=(\S+)$")
+
+
+def _call(
+    statement: LayerStatement,
+    text: str,
+    label: str | None,
+    state: _State,
+    context: _Context,
+    depth: int,
+    prefix: str | None,
+) -> _State:
+    """Expand a user block: bind its parameters, then walk its body as a group."""
+    words = text.split()
+    define = context.defines[words[0].lower()]
+    bound: dict[str, int | str] = {}
+    names = [name for name, _ in define.params]
+    positional_done = False
+    for position, word in enumerate(words[1:]):
+        match = _ARG.match(word)
+        if match:
+            positional_done = True
+            name = match.group(1).lower()
+            if name not in names:
+                raise SpecError(statement.line, f"{define.name}: unknown parameter {name!r} (has: {', '.join(names) or 'none'})")
+            if name in bound:
+                raise SpecError(statement.line, f"{define.name}: parameter {name!r} given twice")
+            bound[name] = _value(match.group(2))
+        elif positional_done:
+            raise SpecError(statement.line, f"{define.name}: positional value {word!r} after a name=value")
+        elif position >= len(names):
+            raise SpecError(statement.line, f"{define.name}: takes {len(names)} values, got more")
+        else:
+            bound[names[position]] = _value(word)
+    for name, default in define.params:
+        if name not in bound:
+            if default is None:
+                raise SpecError(statement.line, f"{define.name}: missing value for {name!r}")
+            bound[name] = _value(default)
+    bound["in"] = state.shape[-1]
+    path = _join(prefix, label)
+    index = _open_group(context, label or text, "call", statement.line, depth, path, state.shape)
+    try:
+        state = _walk(define.body, state, context, depth + 1, path, bound)
+    except SpecError as error:
+        if error.line == statement.line:
+            raise
+        raise SpecError(statement.line, f"{text}: {error.message} (in define {define.name}, line {error.line})") from None
+    _close_group(context, index, state)
+    return state
+
+
+def _value(text: str) -> int | str:
+    return int(text) if text.isascii() and text.isdigit() else text

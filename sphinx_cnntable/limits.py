@@ -1,0 +1,18 @@
+"""Documented limits that keep a spec from running away (see docs: spec language)."""
+
+from __future__ import annotations
+
+MAX_ROWS = 250_000
+"""Rows after expansion of ``repeat``, ``xN`` and user blocks."""
+
+MAX_REPEAT = 100_000
+"""The largest count a single ``repeat N:`` or ``xN`` accepts."""
+
+MAX_DEPTH = 32
+"""Nesting depth of blocks, user-block calls included."""
+
+MAX_SPEC_BYTES = 4 * 1024 * 1024
+"""Size of a spec text or file, in bytes of UTF-8."""
+
+MAX_LINE_CHARS = 10_000
+"""Length of one spec line."""
