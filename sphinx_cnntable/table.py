@@ -1,0 +1,291 @@
+"""Turn a computed breakdown into a render-neutral table: headers, rows of cells, totals.
+
+Every renderer (docutils nodes, terminal text, Markdown, reST, CSV) draws this model,
+so the choices a user makes (columns, number format, formulas, folding, depth, dtype)
+mean the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from .engine import Breakdown, Row
+from .layers import show_shape
+from .units import NUMBER_FORMATS, exact, human_bytes, nbytes, number
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: its header, whether it holds numbers, and how to read a row."""
+
+    key: str
+    header: str
+    numeric: bool
+    value: Callable[[Row], int | str]
+    formula: str | None = None
+    tight: bool = False  # formula written as the CS231n table writes shapes: 224*224*64=3.2M
+
+
+def _shape(row: Row) -> str:
+    return show_shape(row.output_shape)
+
+
+def _rf(row: Row) -> str:
+    height, width = row.receptive_field
+    return str(height) if height == width else f"{height}x{width}"
+
+
+COLUMNS: dict[str, Column] = {
+    column.key: column
+    for column in (
+        Column("name", "Layer", False, lambda row: row.name),
+        Column("layer", "Type", False, lambda row: row.layer),
+        Column("shape", "Output shape", False, _shape),
+        Column("activations", "Activations", True, lambda row: row.activations, "activations", tight=True),
+        Column("memory", "Memory", True, lambda row: row.activations, "activations", tight=True),
+        Column("weights", "Weights", True, lambda row: row.weights, "weights"),
+        Column("biases", "Biases", True, lambda row: row.biases, "biases"),
+        Column("params", "Params", True, lambda row: row.params, "params"),
+        Column("trainable", "Trainable", True, lambda row: row.trainable, "trainable"),
+        Column("non_trainable", "Non-trainable", True, lambda row: row.non_trainable, "non_trainable"),
+        Column("macs", "MACs", True, lambda row: row.macs, "macs"),
+        Column("rf", "Receptive field", False, _rf),
+    )
+}
+"""Column keys; aliases in :data:`COLUMN_ALIASES`."""
+
+COLUMN_ALIASES = {
+    "output": "shape",
+    "output_shape": "shape",
+    "mem": "memory",
+    "parameters": "params",
+    "non-trainable": "non_trainable",
+    "mult-adds": "macs",
+    "receptive_field": "rf",
+    "receptive-field": "rf",
+    "type": "layer",
+}
+
+DEFAULT_COLUMNS = ("name", "shape", "activations", "params", "macs")
+
+
+def column_keys(text: str | Sequence[str]) -> list[str]:
+    """``"name, shape, params"`` -> keys; ``ValueError`` names an unknown column."""
+    words = text.replace(",", " ").split() if isinstance(text, str) else list(text)
+    keys = []
+    for word in words:
+        key = COLUMN_ALIASES.get(word.lower(), word.lower())
+        if key not in COLUMNS:
+            raise ValueError(f"unknown column {word!r} (one of {', '.join(COLUMNS)})")
+        keys.append(key)
+    if not keys:
+        raise ValueError("give at least one column")
+    return keys
+
+
+@dataclass(frozen=True)
+class TableOptions:
+    """What a table shows. ``numbers`` is the format of every number, and
+    ``column_numbers`` overrides it per column (``(("activations", "compact"),)``).
+    ``depth``: rows nested deeper are left out, their group row standing for them
+    (``1`` shows top-level rows only, like torchinfo's ``depth=1``)."""
+
+    columns: tuple[str, ...] = DEFAULT_COLUMNS
+    numbers: str = "exact"
+    column_numbers: tuple[tuple[str, str], ...] = ()
+    precision: int = 2
+    formulas: bool = False
+    dtype: str = "float32"
+    fold: bool = False
+    hide_empty: bool = False
+    depth: int | None = None
+    totals: bool = True
+
+
+@dataclass(frozen=True)
+class Cell:
+    """``text`` to show; ``title`` is the formula behind it, for a hover."""
+
+    text: str
+    numeric: bool = False
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class TableRow:
+    cells: tuple[Cell, ...]
+    kind: str  # input | layer | merge | group | folded
+    depth: int
+    name: str
+    line: int
+
+
+@dataclass(frozen=True)
+class TotalLine:
+    label: str
+    text: str
+    value: int
+    key: str
+
+
+@dataclass
+class Table:
+    columns: list[Column]
+    rows: list[TableRow]
+    totals: list[TotalLine] = field(default_factory=list)
+
+    @property
+    def headers(self) -> list[str]:
+        return [column.header for column in self.columns]
+
+
+def build_table(breakdown: Breakdown, options: TableOptions | None = None) -> Table:
+    """Lay ``breakdown`` out as ``options`` ask."""
+    options = options or TableOptions()
+    columns = [COLUMNS[key] for key in options.columns]
+    columns = [
+        replace(column, header=f"Memory ({options.dtype}, B)") if column.key == "memory" else column
+        for column in columns
+    ]
+    rows = list(breakdown.rows)
+    if options.depth is not None:
+        rows = [row for row in rows if row.depth < options.depth]
+    folded = _fold(rows) if options.fold else [(row, 1, [row]) for row in rows]
+    if options.hide_empty:
+        folded = [entry for entry in folded if entry[0].params]
+    table_rows = [_table_row(row, count, members, columns, options) for row, count, members in folded]
+    totals = _totals(breakdown, options) if options.totals else []
+    return Table(columns=columns, rows=table_rows, totals=totals)
+
+
+def parse_numbers(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """``"exact"``, ``"compact"`` or ``"exact, activations=compact"`` -> (default, overrides)."""
+    default = "exact"
+    overrides: list[tuple[str, str]] = []
+    for word in text.replace(",", " ").split():
+        key, sep, style = word.rpartition("=")
+        if style.lower() not in NUMBER_FORMATS:
+            raise ValueError(f"unknown number format {style!r} (one of {', '.join(NUMBER_FORMATS)})")
+        if sep:
+            overrides.append((column_keys(key)[0], style.lower()))
+        else:
+            default = style.lower()
+    return default, tuple(overrides)
+
+
+def _fold(rows: list[Row]) -> list[tuple[Row, int, list[Row]]]:
+    """Merge runs of identical layers: rows of one ``xN`` line, or unlabelled
+    consecutive rows with the same layer text, depth and output shape."""
+    result: list[tuple[Row, int, list[Row]]] = []
+    for row in rows:
+        if result and row.kind == "layer":
+            first, count, members = result[-1]
+            same_line = first.line == row.line
+            unlabelled = first.path is None and row.path is None
+            if (
+                first.kind == "layer"
+                and (same_line or unlabelled)
+                and first.layer.lower() == row.layer.lower()
+                and first.depth == row.depth
+                and first.output_shape == row.output_shape
+            ):
+                members.append(row)
+                result[-1] = (first, count + 1, members)
+                continue
+        result.append((row, 1, [row]))
+    return result
+
+
+def _number(value: int, options: TableOptions, column: str | None = None) -> str:
+    style = dict(options.column_numbers).get(column or "", options.numbers)
+    return number(value, style, options.precision)
+
+
+def _table_row(row: Row, count: int, members: list[Row], columns: list[Column], options: TableOptions) -> TableRow:
+    cells = []
+    for column in columns:
+        if column.key == "name" and count > 1:
+            cells.append(Cell(f"{row.layer} x {count}"))
+            continue
+        if not column.numeric:
+            cells.append(Cell(str(column.value(members[-1] if column.key in ("rf",) else row))))
+            continue
+        values = [int(column.value(member)) for member in members]
+        total = sum(values)
+        if column.key == "memory":
+            values = [nbytes(v, options.dtype) for v in values]
+            total = sum(values)
+        text = _number(total, options, column.key)
+        formula = _formula(members, column, values, options)
+        shown = f"{formula}{'=' if column.tight else ' = '}{text}" if formula and options.formulas else text
+        cells.append(Cell(shown, numeric=True, title=f"{formula} = {exact(total)}" if formula else None))
+    return TableRow(
+        cells=tuple(cells),
+        kind="folded" if count > 1 else row.kind,
+        depth=row.depth,
+        name=f"{row.layer} x {count}" if count > 1 else row.name,
+        line=row.line,
+    )
+
+
+def _formula(members: list[Row], column: Column, values: list[int], options: TableOptions) -> str | None:
+    """The expression behind a cell, or None when it would only repeat the value."""
+    if len(members) > 1:
+        return " + ".join(_number(v, options, column.key) for v in values)
+    row = members[0]
+    if row.kind == "group":
+        return None
+    key = column.formula
+    if key == "params":
+        parts = [v for v in (row.weights, row.biases, row.non_trainable) if v]
+        return " + ".join(_number(v, options, key) for v in parts) if len(parts) > 1 else None
+    if key == "trainable":
+        parts = [v for v in (row.weights, row.biases) if v]
+        return " + ".join(_number(v, options, key) for v in parts) if len(parts) > 1 else None
+    expression = row.formulas.get(key or "")
+    if expression is None:
+        return None
+    if column.key == "memory":
+        expression = f"{expression}*{_bytes_per(options.dtype)}"
+    if expression.isdigit():
+        return None
+    return expression
+
+
+def _bytes_per(dtype: str) -> str:
+    bytes_ = nbytes(8, dtype) / 8
+    return str(int(bytes_)) if bytes_ == int(bytes_) else str(bytes_)
+
+
+def _totals(breakdown: Breakdown, options: TableOptions) -> list[TotalLine]:
+    totals = breakdown.totals
+    act_bytes = nbytes(totals.activations, options.dtype)
+    param_bytes = nbytes(totals.params, options.dtype)
+    fmt = lambda value: _number(value, options)  # noqa: E731
+    return [
+        TotalLine("Total params", fmt(totals.params), totals.params, "params"),
+        TotalLine("Trainable params", fmt(totals.trainable_params), totals.trainable_params, "trainable_params"),
+        TotalLine(
+            "Non-trainable params (batch-norm running statistics)",
+            fmt(totals.non_trainable_params),
+            totals.non_trainable_params,
+            "non_trainable_params",
+        ),
+        TotalLine("Weights", fmt(totals.weights), totals.weights, "weights"),
+        TotalLine("Biases", fmt(totals.biases), totals.biases, "biases"),
+        TotalLine("MACs (conv and fc multiply-accumulates)", fmt(totals.macs), totals.macs, "macs"),
+        TotalLine("Activations (elements, input included)", fmt(totals.activations), totals.activations, "activations"),
+        TotalLine(
+            f"Activation memory ({options.dtype})",
+            f"{exact(act_bytes)} B ({human_bytes(act_bytes)})",
+            act_bytes,
+            "activation_bytes",
+        ),
+        TotalLine(
+            f"Parameter memory ({options.dtype})",
+            f"{exact(param_bytes)} B ({human_bytes(param_bytes)})",
+            param_bytes,
+            "param_bytes",
+        ),
+    ]
