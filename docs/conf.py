@@ -1,0 +1,25 @@
+"""Sphinx configuration for the sphinx-cnntable documentation."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sphinx_cnntable import __version__  # noqa: E402
+
+project = "sphinx-cnntable"
+author = "sphinx-cnntable maintainers"
+copyright = "2026, sphinx-cnntable maintainers"
+version = release = __version__
+
+extensions = ["myst_parser", "sphinx_cnntable"]
+myst_enable_extensions = ["colon_fence"]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+exclude_patterns = ["_build", "screenshots.py"]
+numfig = True
+html_theme = "alabaster"
+html_static_path: list[str] = []
+html_title = "sphinx-cnntable"
+latex_documents = [("index", "sphinx-cnntable.tex", "sphinx-cnntable", author, "manual")]
