@@ -1,0 +1,154 @@
+"""The gallery specs (docs/gallery/specs) against published figures.
+
+Every expected value below is written out from its source (torchvision's model
+builders' ``num_params`` and ``_ops``, the PyTorch tutorial, Keras applications, the
+CS231n VGG table, torchinfo) or is plain arithmetic on that source's definition, with
+the arithmetic shown. None is copied from the engine's output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sphinx_cnntable.engine import analyse
+
+SPECS = Path(__file__).resolve().parent.parent / "docs" / "gallery" / "specs"
+
+
+def load(name: str, input_shape: str | None = None):
+    return analyse((SPECS / f"{name}.cnn").read_text(encoding="utf-8"), input_shape=input_shape)
+
+
+def bn_buffers(*channels: int) -> int:
+    """BatchNorm running mean + running variance: 2 per normalised channel."""
+    return 2 * sum(channels)
+
+
+# GoogLeNet inception configurations (torchvision): ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj
+_INCEPTION = {
+    "3a": (64, 96, 128, 16, 32, 32),
+    "3b": (128, 128, 192, 32, 96, 64),
+    "4a": (192, 96, 208, 16, 48, 64),
+    "4b": (160, 112, 224, 24, 64, 64),
+    "4c": (128, 128, 256, 24, 64, 64),
+    "4d": (112, 144, 288, 32, 64, 64),
+    "4e": (256, 160, 320, 32, 128, 128),
+    "5a": (256, 160, 320, 32, 128, 128),
+    "5b": (384, 192, 384, 48, 128, 128),
+}
+
+# VGG convolution widths per configuration (one entry per conv layer)
+_VGG = {
+    "vgg11": [64, 128, 256, 256, 512, 512, 512, 512],
+    "vgg13": [64, 64, 128, 128, 256, 256, 512, 512, 512, 512],
+    "vgg16": [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512],
+    "vgg19": [64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512],
+}
+
+# name: (trainable params, non-trainable params, GMACs as torchvision's _ops, exact MACs or None)
+PUBLISHED = {
+    # PyTorch tutorial LeNet: 156 + 2,416 + 48,120 + 10,164 + 850
+    # MACs: 5*5*1*6*28*28 + 5*5*6*16*10*10 + 400*120 + 120*84 + 84*10
+    "lenet5": (61_706, 0, None, 117_600 + 240_000 + 48_000 + 10_080 + 840),
+    "alexnet": (61_100_840, 0, 0.714, 714_188_480),
+    "vgg11": (132_863_336, 0, 7.609, None),
+    "vgg11_bn": (132_868_840, bn_buffers(*_VGG["vgg11"]), 7.609, None),
+    "vgg13": (133_047_848, 0, 11.308, None),
+    "vgg13_bn": (133_053_736, bn_buffers(*_VGG["vgg13"]), 11.308, None),
+    "vgg16": (138_357_544, 0, 15.47, 15_470_264_320),
+    "vgg16_bn": (138_365_992, bn_buffers(*_VGG["vgg16"]), 15.47, 15_470_264_320),
+    "vgg19": (143_667_240, 0, 19.632, None),
+    # torchvision lists vgg19_bn at 143,678,248 = vgg19 + 2 * 5,504 BN channels
+    "vgg19_bn": (143_678_248, bn_buffers(*_VGG["vgg19"]), 19.632, None),
+    # BN channels: bn1 64; layer1 4*64; layer2 4*128 + downsample 128; layer3 5*256; layer4 5*512
+    "resnet18": (11_689_512, bn_buffers(64, 4 * 64, 5 * 128, 5 * 256, 5 * 512), 1.814, 1_814_073_344),
+    # layers [3, 4, 6, 3]: 2 BN per block + one per downsample
+    "resnet34": (21_797_672, bn_buffers(64, 6 * 64, 9 * 128, 13 * 256, 7 * 512), 3.664, 3_663_761_408),
+    # Keras applications MobileNetV2(1.0, 224): 3,538,984 = 3,504,872 + 34,112
+    "mobilenet_v2": (3_504_872, 34_112, 0.301, None),
+    # BN channels: conv1 64, conv2 64, conv3 192, and every conv of every inception module
+    "googlenet": (6_624_904, bn_buffers(64, 64, 192, *(sum(c) for c in _INCEPTION.values())), 1.498, None),
+}
+
+
+def test_every_spec_has_a_figure() -> None:
+    assert {path.stem for path in SPECS.glob("*.cnn")} == set(PUBLISHED)
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_totals(name: str) -> None:
+    trainable, non_trainable, gmacs, macs = PUBLISHED[name]
+    totals = load(name).totals
+    assert totals.trainable_params == trainable
+    assert totals.non_trainable_params == non_trainable
+    assert totals.params == trainable + non_trainable
+    if gmacs is not None:
+        assert round(totals.macs / 1e9, 3) == gmacs
+    if macs is not None:
+        assert totals.macs == macs
+
+
+def test_published_non_trainable_figures() -> None:
+    # The arithmetic above reproduces the sources' own totals.
+    assert bn_buffers(64, 4 * 64, 5 * 128, 5 * 256, 5 * 512) == 9_600
+    assert 143_667_240 + bn_buffers(*_VGG["vgg19"]) == 143_678_248  # gamma + beta: 2 per channel too
+    assert 138_357_544 + bn_buffers(*_VGG["vgg16"]) == 138_365_992
+    assert 3_504_872 + 34_112 == 3_538_984
+
+
+def test_keras_mobilenet_v2_total() -> None:
+    assert load("mobilenet_v2").totals.params == 3_538_984
+
+
+def test_all_end_in_a_classifier() -> None:
+    for name in PUBLISHED:
+        assert load(name).output_shape == ((10,) if name == "lenet5" else (1000,))
+
+
+def test_lenet_shapes() -> None:
+    shapes = [row.output_shape for row in load("lenet5").leaves()]
+    assert shapes == [(32, 32, 1), (28, 28, 6), (14, 14, 6), (10, 10, 16), (5, 5, 16), (400,), (120,), (84,), (10,)]
+
+
+def test_alexnet_feature_map_before_classifier() -> None:
+    b = load("alexnet")
+    assert b.find("pool5")[0].output_shape == (6, 6, 256)
+    assert b.find("conv1")[0].output_shape == (55, 55, 64)
+
+
+def test_vgg16_cs231n_rows() -> None:
+    b = load("vgg16")
+    # CS231n's rows (input included) add up to 15,237,608 elements.
+    assert b.totals.activations == 15_237_608
+    assert b.totals.weights == 138_344_128
+    assert b.totals.biases == 13_416
+    assert b.find("conv5_3")[0].rf == 196
+    assert b.find("pool5")[0].rf == 212
+    assert b.find("fc6")[0].trainable == 102_764_544
+    assert b.find("conv3_1")[0].trainable == 295_168
+
+
+def test_googlenet_shapes() -> None:
+    b = load("googlenet")
+    # torchvision: N x 192 x 28 x 28 after maxpool2, 832 x 7 x 7 after maxpool4, 1024 after inception5b
+    assert b.find("maxpool2")[0].output_shape == (28, 28, 192)
+    assert b.find("inception3b")[0].output_shape == (28, 28, 480)
+    assert b.find("maxpool4")[0].output_shape == (7, 7, 832)
+    assert b.find("inception5b")[0].output_shape == (7, 7, 1024)
+
+
+def test_resnet18_torchinfo_64px() -> None:
+    # torchinfo summary of resnet18 at (1, 3, 64, 64): per-stage params and shapes.
+    b = load("resnet18", input_shape="64x64x3")
+    assert b.totals.trainable_params == 11_689_512
+    assert b.totals.macs == 148_557_824
+    expected = {"layer1": ((16, 16, 64), 147_968), "layer2": ((8, 8, 128), 525_568),
+                "layer3": ((4, 4, 256), 2_099_712), "layer4": ((2, 2, 512), 8_393_728)}
+    for label, (shape, params) in expected.items():
+        row = b.find(label)[0]
+        assert row.output_shape == shape
+        assert row.trainable == params
+    blocks = [row.trainable for row in b.rows if row.block == "call"]
+    assert blocks == [73_984, 73_984, 230_144, 295_424, 919_040, 1_180_672, 3_673_088, 4_720_640]
