@@ -1,0 +1,125 @@
+"""Plain-text renderers of a :class:`~sphinx_cnntable.table.Table`: terminal text,
+GitHub-flavoured Markdown, reStructuredText (``list-table``) and CSV.
+
+Each returns a string of ``\\n``-terminated lines; callers that write files choose the
+line ending.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from .table import Table
+
+RESET = "\x1b[0m"
+BOLD = "\x1b[1m"
+DIM = "\x1b[2m"
+CYAN = "\x1b[36m"
+
+_MD_ACTIVE = re.compile(r"([\\`*\[\]<>|~&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+_RST_ACTIVE = re.compile(r"([\\`*_|\[\]<>:])")
+_RST_BLOCK_START = re.compile(r"^(?:[-+*#=~^\"'.]|\d+[.)]\s|\(\d+\)\s|[a-zA-Z][.)]\s)")
+
+
+def render_text(table: Table, color: bool = False) -> str:
+    """Aligned columns, numbers right-aligned, nested rows indented two spaces per depth,
+    and a totals footer. ``color`` adds ANSI escapes (bold header and groups, dim formulas)."""
+    grid = [[cell.text for cell in row.cells] for row in table.rows]
+    for texts, row in zip(grid, table.rows):
+        texts[0] = "  " * row.depth + texts[0]
+    numeric = [column.numeric for column in table.columns]
+    widths = [len(header) for header in table.headers]
+    for texts in grid:
+        widths = [max(width, len(text)) for width, text in zip(widths, texts)]
+
+    def line(texts: list[str]) -> str:
+        parts = [text.rjust(w) if num else text.ljust(w) for text, w, num in zip(texts, widths, numeric)]
+        return "  ".join(parts).rstrip()
+
+    rule = "-" * len(line(["-" * w for w in widths]))
+    out = [_paint(line(table.headers), BOLD, color), rule]
+    for texts, row in zip(grid, table.rows):
+        text = line(texts)
+        out.append(_paint(text, BOLD + CYAN, color) if row.kind == "group" else text)
+    if table.totals:
+        out.append(rule)
+        label_width = max(len(total.label) for total in table.totals) + 1
+        for total in table.totals:
+            out.append(f"{_paint((total.label + ':').ljust(label_width), DIM, color)} {total.text}")
+    return "\n".join(out) + "\n"
+
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"{style}{text}{RESET}" if color and text else text
+
+
+def md_escape(text: str) -> str:
+    """Backslash-escape the characters Markdown (or a GFM table) would act on; an
+    underscore inside a word cannot emphasise, so ``conv1_1`` stays readable."""
+    return _MD_ACTIVE.sub(r"\\\1", text).replace("\n", " ")
+
+
+def render_markdown(table: Table) -> str:
+    """A GFM pipe table (numeric columns ``---:``), then the totals as a bullet list."""
+    out = [
+        "| " + " | ".join(md_escape(header) for header in table.headers) + " |",
+        "|" + "|".join("---:" if column.numeric else ":---" for column in table.columns) + "|",
+    ]
+    for row in table.rows:
+        cells = [md_escape(cell.text) for cell in row.cells]
+        cells[0] = "&nbsp;&nbsp;" * row.depth + (f"**{cells[0]}**" if row.kind == "group" else cells[0])
+        out.append("| " + " | ".join(cells) + " |")
+    if table.totals:
+        out.append("")
+        out.extend(f"- **{md_escape(total.label)}:** {md_escape(total.text)}" for total in table.totals)
+    return "\n".join(out) + "\n"
+
+
+def rst_escape(text: str) -> str:
+    """Escape inline markup, and a leading character that would open a list or section."""
+    text = _RST_ACTIVE.sub(r"\\\1", text.replace("\n", " "))
+    if _RST_BLOCK_START.match(text):
+        text = "\\" + text
+    return text
+
+
+def render_rst(table: Table) -> str:
+    """A ``list-table`` with one header row, nested rows indented with em spaces
+    (U+2003, which docutils keeps), then the totals as a bullet list."""
+    out = [".. list-table::", "   :header-rows: 1", "   :class: cnntable", ""]
+    header_cells = [rst_escape(header) for header in table.headers]
+    out.extend(_rst_row(header_cells))
+    for row in table.rows:
+        cells = [rst_escape(cell.text) for cell in row.cells]
+        name = f"**{cells[0]}**" if row.kind == "group" and cells[0] else cells[0]
+        cells[0] = "\u2003" * row.depth + name if row.depth else name
+        out.extend(_rst_row(cells))
+    if table.totals:
+        out.append("")
+        out.extend(f"- **{rst_escape(total.label)}:** {rst_escape(total.text)}" for total in table.totals)
+    return "\n".join(out) + "\n"
+
+
+def _rst_row(cells: list[str]) -> list[str]:
+    lines = []
+    for index, cell in enumerate(cells):
+        marker = "   * - " if index == 0 else "     - "
+        lines.append((marker + cell).rstrip() if cell else marker.rstrip())
+    return lines
+
+
+def render_csv(table: Table) -> str:
+    """One header line, then a line per row; numbers as raw integers (no separators) and
+    a last ``Depth`` column (group rows hold subtotals of the deeper rows after them).
+
+    Build the table with exact numbers and no formulas; totals are left out (they are
+    sums of the columns, and the JSON format carries them)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*table.headers, "Depth"])
+    for row in table.rows:
+        values = [cell.text.replace(",", "") if cell.numeric else cell.text for cell in row.cells]
+        writer.writerow([*values, row.depth])
+    return buffer.getvalue()
