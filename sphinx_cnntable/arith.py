@@ -2,7 +2,8 @@
 
 Grammar: ``expr := term (('+'|'-') term)*``, ``term := factor (('*'|'//'|'/'|'%') factor)*``,
 ``factor := INT | NAME | '(' expr ')' | '-' factor``. ``/`` is exact division: it is
-refused when the result would not be an integer.
+refused when the result would not be an integer. Parentheses and signs nest at most
+:data:`MAX_NESTING` deep, and every literal and result stays below ``MAX_NUMBER``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from .limits import MAX_DIGITS, MAX_NUMBER
+
+MAX_NESTING = 50
 _TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_]\w*)|(//|[-+*/%()]))")
 
 
@@ -51,6 +55,7 @@ class _Parser:
         self.names = names
         self.text = text
         self.pos = 0
+        self.nesting = 0
 
     def _peek(self) -> str | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -66,9 +71,9 @@ class _Parser:
         value = self.term()
         while self._peek() in ("+", "-"):
             if self._take() == "+":
-                value += self.term()
+                value = self._bounded(value + self.term())
             else:
-                value -= self.term()
+                value = self._bounded(value - self.term())
         return value
 
     def term(self) -> int:
@@ -77,25 +82,32 @@ class _Parser:
             op = self._take()
             rhs = self.factor()
             if op == "*":
-                value *= rhs
+                value = self._bounded(value * rhs)
                 continue
             if rhs == 0:
                 raise ArithError(f"division by zero in {{{self.text}}}")
             if op == "/" and value % rhs:
                 raise ArithError(f"{value}/{rhs} is not an integer in {{{self.text}}}")
-            value = value % rhs if op == "%" else value // rhs
+            value = self._bounded(value % rhs if op == "%" else value // rhs)
+        return value
+
+    def _bounded(self, value: int) -> int:
+        if abs(value) >= MAX_NUMBER:
+            raise ArithError(f"a value in {{{self.text[:40]}}} has more than {MAX_DIGITS} digits")
         return value
 
     def factor(self) -> int:
         token = self._take()
-        if token == "-":
-            return -self.factor()
-        if token == "(":
-            value = self.expr()
-            if self._take() != ")":
-                raise ArithError(f"missing ')' in {{{self.text}}}")
+        if token in ("-", "("):
+            self.nesting += 1
+            if self.nesting > MAX_NESTING:
+                raise ArithError(f"{{{self.text[:20]}...}} nests deeper than {MAX_NESTING} levels")
+            value = -self.factor() if token == "-" else self._parenthesised()
+            self.nesting -= 1
             return value
         if token.isdigit():
+            if len(token.lstrip("0")) > MAX_DIGITS:
+                raise ArithError(f"{token[:12]}... has more than {MAX_DIGITS} digits in {{{self.text[:40]}}}")
             return int(token)
         if token in self.names:
             value = self.names[token]
@@ -105,3 +117,9 @@ class _Parser:
         if token[0].isalpha() or token[0] == "_":
             raise ArithError(f"unknown name {token!r} in {{{self.text}}}")
         raise ArithError(f"unexpected {token!r} in {{{self.text}}}")
+
+    def _parenthesised(self) -> int:
+        value = self.expr()
+        if self._take() != ")":
+            raise ArithError(f"missing ')' in {{{self.text}}}")
+        return value

@@ -18,7 +18,7 @@ from fractions import Fraction
 from . import arith
 from .errors import SpecError
 from .layers import Effect, LayerError, Shape, build_layer, known_keywords, parse_int, show_shape
-from .limits import MAX_DEPTH, MAX_REPEAT, MAX_ROWS
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_NUMBER, MAX_REPEAT, MAX_ROWS
 from .spec import (
     BlockStatement,
     DefaultStatement,
@@ -116,6 +116,7 @@ class _Context:
     defaults: dict[str, dict[str, str]]
     defines: dict[str, DefineStatement]
     rows: list[Row] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
     cache: dict[tuple[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]], tuple[object, str]] = field(
         default_factory=dict
     )
@@ -192,7 +193,7 @@ def _input_shape(body: list[Statement], given: str | Shape | None) -> Shape:
         if statement is not body[0]:
             raise SpecError(statement.line, "'input' must be the first statement of the spec")
     if given is not None:
-        return parse_shape(given) if isinstance(given, str) else tuple(given)
+        return parse_shape(given if isinstance(given, str) else "x".join(map(str, given)))
     if not inputs:
         line = body[0].line if body else 1
         raise SpecError(line, "no input shape: start the spec with 'input HxWxC' (or give :input: / --input)")
@@ -317,7 +318,7 @@ def _apply_layer(
     except LayerError as error:
         raise SpecError(line, str(error)) from None
     rf, jump = _step(state, effect)
-    shape = effect.output_shape
+    shape = _bounded(effect.output_shape, line, text)
     formulas = dict(effect.formulas)
     formulas["activations"] = "*".join(map(str, shape))
     context.rows.append(
@@ -340,6 +341,13 @@ def _apply_layer(
         )
     )
     return _State(shape=shape, rf=rf, jump=jump)
+
+
+def _bounded(shape: Shape, line: int, what: str) -> Shape:
+    """Refuse an output size or channel count of more than ``MAX_DIGITS`` digits."""
+    if any(size >= MAX_NUMBER for size in shape):
+        raise SpecError(line, f"{what}: the output has a size with more than {MAX_DIGITS} digits")
+    return shape
 
 
 def _step(state: _State, effect: Effect) -> tuple[tuple[int | Fraction, int | Fraction], tuple[int | Fraction, int | Fraction]]:
@@ -482,7 +490,7 @@ def _merge(
     jump = outs[0][1].jump
     for _, out in outs[1:]:
         rf, jump = _max(rf, out.rf), _max(jump, out.jump)
-    merged = _State(shape=shape, rf=rf, jump=jump)
+    merged = _State(shape=_bounded(shape, statement.line, kind), rf=rf, jump=jump)
     _merge_row(context, kind, statement.line, depth + 1, merged)
     _close_group(context, index, merged)
     return merged
@@ -503,6 +511,9 @@ def _call(
     """Expand a user block: bind its parameters, then walk its body as a group."""
     words = text.split()
     define = context.defines[words[0].lower()]
+    if define.name in context.calls:
+        chain = " -> ".join([*context.calls, define.name])
+        raise SpecError(statement.line, f"{define.name}: a block cannot call itself ({chain})")
     bound: dict[str, int | str] = {}
     names = [name for name, _ in define.params]
     positional_done = False
@@ -515,30 +526,36 @@ def _call(
                 raise SpecError(statement.line, f"{define.name}: unknown parameter {name!r} (has: {', '.join(names) or 'none'})")
             if name in bound:
                 raise SpecError(statement.line, f"{define.name}: parameter {name!r} given twice")
-            bound[name] = _value(match.group(2))
+            bound[name] = _value(match.group(2), statement.line)
         elif positional_done:
             raise SpecError(statement.line, f"{define.name}: positional value {word!r} after a name=value")
         elif position >= len(names):
             raise SpecError(statement.line, f"{define.name}: takes {len(names)} values, got more")
         else:
-            bound[names[position]] = _value(word)
+            bound[names[position]] = _value(word, statement.line)
     for name, default in define.params:
         if name not in bound:
             if default is None:
                 raise SpecError(statement.line, f"{define.name}: missing value for {name!r}")
-            bound[name] = _value(default)
+            bound[name] = _value(default, define.line)
     bound["in"] = state.shape[-1]
     path = _join(prefix, label)
     index = _open_group(context, label or text, "call", statement.line, depth, path, state.shape)
+    context.calls.append(define.name)
     try:
         state = _walk(define.body, state, context, depth + 1, path, bound)
     except SpecError as error:
         if error.line == statement.line:
             raise
         raise SpecError(statement.line, f"{text}: {error.message} (in define {define.name}, line {error.line})") from None
+    context.calls.pop()
     _close_group(context, index, state)
     return state
 
 
-def _value(text: str) -> int | str:
-    return int(text) if text.isascii() and text.isdigit() else text
+def _value(text: str, line: int) -> int | str:
+    if not (text.isascii() and text.isdigit()):
+        return text
+    if len(text.lstrip("0")) > MAX_DIGITS:
+        raise SpecError(line, f"value {text[:12]}... is too large (more than {MAX_DIGITS} digits)")
+    return int(text)

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import ClassVar
 
+from .limits import MAX_DIGITS
+
 Shape = tuple[int, ...]
 Pair = tuple[int, int]
 
@@ -78,6 +80,8 @@ def parse_int(text: str, what: str, minimum: int = 1) -> int:
     """A decimal integer of at least ``minimum``; anything else is a user error."""
     if not text.isascii() or not text.isdigit():
         raise LayerError(f"bad number {text!r} for {what}")
+    if len(text.lstrip("0")) > MAX_DIGITS:
+        raise LayerError(f"{what} {text[:12]}... is too large (more than {MAX_DIGITS} digits)")
     value = int(text)
     if value < minimum:
         raise LayerError(f"{what} must be at least {minimum}, not {value}")
@@ -158,15 +162,13 @@ def parse_padding(args: Args, default: Pair) -> Padding:
 
 def window_output(size: int, kernel: int, stride: int, pad: int, dilation: int = 1, ceil: bool = False) -> int:
     """``floor((size + 2*pad - dilation*(kernel-1) - 1) / stride) + 1`` (PyTorch), with
-    ceil mode dropping a last window that would start in the right padding."""
+    ceil mode dropping a last window that would start in the right padding; 0 when empty."""
     span = dilation * (kernel - 1) + 1
     room = size + 2 * pad - span
-    if room < 0:
-        return 0
     out = (room + (stride - 1 if ceil else 0)) // stride + 1
     if ceil and (out - 1) * stride >= size + pad:
         out -= 1
-    return out
+    return max(out, 0)
 
 
 def windowed(
@@ -265,7 +267,7 @@ class _ConvBase(LayerType):
 class Conv(_ConvBase):
     """``convK-F[/S]``: weights ``(kh*kw*Cin/groups)*F``, MACs weights*Hout*Wout."""
 
-    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^conv(\w+?)-(\w+?)(?:/(\w+))?$")
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^conv(\d\w*?)-(\w+?)(?:/(\w+))?$")
     keywords: ClassVar[frozenset[str]] = frozenset({"stride", "pad", "dilation", "groups", "bias"})
 
     @classmethod

@@ -16,3 +16,9 @@ MAX_SPEC_BYTES = 4 * 1024 * 1024
 
 MAX_LINE_CHARS = 10_000
 """Length of one spec line."""
+
+MAX_DIGITS = 30
+"""Digits of a number written in a spec, and of any size or channel count it computes."""
+
+MAX_NUMBER = 10**MAX_DIGITS
+"""The first integer too large for a size, a channel count or a ``{...}`` value."""

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import SpecError
-from .limits import MAX_LINE_CHARS, MAX_SPEC_BYTES
+from .limits import MAX_DEPTH, MAX_LINE_CHARS, MAX_SPEC_BYTES
 
 BLOCK_KINDS = ("repeat", "residual", "add", "concat", "branch", "group")
 """Keywords that open a block; ``NAME:`` alone opens a named ``group``."""
@@ -98,6 +98,8 @@ def parse(text: str) -> Spec:
             header, header_indent = open_header
             if indent <= header_indent:
                 raise SpecError(header.line, f"{_describe(header)} has an empty body")
+            if len(stack) > MAX_DEPTH:
+                raise SpecError(number, f"blocks are nested deeper than the limit of {MAX_DEPTH}")
             stack.append((indent, header.body, header))
             open_header = None
         elif stack[-1][0] == -1:
@@ -136,15 +138,18 @@ def _describe(statement: Statement) -> str:
     return "statement"
 
 
-def _parse_statement(text: str, line: int) -> tuple[Statement, bool]:
-    """Return the statement on one line and whether it opens an indented body."""
+def _parse_statement(text: str, line: int, nesting: int = 0) -> tuple[Statement, bool]:
+    """Return the statement on one line and whether it opens an indented body;
+    ``nesting`` counts the labels and block headers before ``text`` on its line."""
+    if nesting > MAX_DEPTH:
+        raise SpecError(line, f"more than {MAX_DEPTH} labels or block headers on one line")
     match = _DEFINE_HEADER.match(text)
     if match:
         name, params_text, rest = match.groups()
         if rest.strip():
             raise SpecError(line, f"define {name}: the body goes on the following, indented lines")
         return DefineStatement(line, name=name.lower(), params=_parse_params(params_text, line)), True
-    block = _parse_block_header(text, line)
+    block = _parse_block_header(text, line, nesting)
     if block is not None:
         return block
     match = _LABEL.match(text)
@@ -152,7 +157,7 @@ def _parse_statement(text: str, line: int) -> tuple[Statement, bool]:
         label, rest = match.group(1), match.group(2).strip()
         if not rest:
             return BlockStatement(line, label=label, kind="group"), True
-        statement, wants_body = _parse_statement(rest, line)
+        statement, wants_body = _parse_statement(rest, line, nesting + 1)
         if statement.label is not None:
             raise SpecError(line, f"two labels on one line: {label!r} and {statement.label!r}")
         if isinstance(statement, (InputStatement, DefaultStatement, DefineStatement)):
@@ -170,7 +175,7 @@ def _parse_statement(text: str, line: int) -> tuple[Statement, bool]:
     return LayerStatement(line, text=text), False
 
 
-def _parse_block_header(text: str, line: int) -> tuple[Statement, bool] | None:
+def _parse_block_header(text: str, line: int, nesting: int) -> tuple[Statement, bool] | None:
     match = _REPEAT_HEADER.match(text)
     if match:
         block = BlockStatement(line, kind="repeat", argument=match.group(1).strip())
@@ -183,7 +188,7 @@ def _parse_block_header(text: str, line: int) -> tuple[Statement, bool] | None:
         rest = match.group(2).strip()
     if not rest:
         return block, True
-    inner, wants_body = _parse_statement(rest, line)
+    inner, wants_body = _parse_statement(rest, line, nesting + 1)
     block.body.append(inner)
     if wants_body:
         raise SpecError(line, f"{_describe(block)} with an inline body cannot open another block on the same line")
