@@ -19,7 +19,7 @@ DIM = "\x1b[2m"
 CYAN = "\x1b[36m"
 
 _MD_ACTIVE = re.compile(r"([\\`*\[\]<>|~&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
-_RST_ACTIVE = re.compile(r"([\\`*_|\[\]<>:])")
+_RST_ACTIVE = re.compile(r"([\\`*|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 _RST_BLOCK_START = re.compile(r"^(?:[-+*#=~^\"'.]|\d+[.)]\s|\(\d+\)\s|[a-zA-Z][.)]\s)")
 
 
