@@ -1,0 +1,301 @@
+"""Hypothesis strategy for valid specs, covering every layer form and every block.
+
+Each candidate statement is checked by building it with PyTorch (:mod:`translate`) on
+the current shape; a candidate PyTorch refuses (an empty output, bad groups, merge
+shapes that differ) is replaced by a safe fallback, so every drawn spec is valid for
+PyTorch and the engine must accept it too.
+"""
+
+from __future__ import annotations
+
+import torch
+from hypothesis import strategies as st
+
+from translate import translate
+
+DEFINES = """\
+define cbr w k=3 s=1:
+  conv{k}-{w}/{s}
+  bn
+  relu
+define inv out expand=2:
+  conv1-{in*expand}
+  bn
+  relu6
+  dwconv3
+  bn
+  conv1-{out}
+define invres expand=2:
+  residual:
+    inv {in} {expand}
+define incep a b:
+  concat:
+    branch: conv1-{a}
+    branch:
+      conv1-{b}
+      conv3-{b}
+    branch:
+      maxpool3/1 pad=1 ceil=yes
+      conv1-{a}
+define proj w s=2:
+  add:
+    branch:
+      conv3-{w}/{s}
+      bn
+    branch: conv1-{w}/{s}
+  relu
+define squeeze:
+  conv1-{(in+1)//2}
+define head n:
+  gap
+  fc-{n}
+"""
+
+ACTIVATIONS = ["relu", "relu6", "leakyrelu", "elu", "gelu", "silu", "swish", "hswish", "hardswish", "hsigmoid",
+               "hardsigmoid", "sigmoid", "tanh", "identity", "dropout", "dropout p=0.2"]
+
+
+def _out_shape(header: list[str], shape: tuple[int, ...], lines: list[str]) -> tuple[int, ...] | None:
+    """The shape after ``lines`` (indented from column 0) on ``shape``, or None if PyTorch refuses."""
+    text = "\n".join([f"input {'x'.join(map(str, shape))}", *header[1:], *lines]) + "\n" + DEFINES
+    try:
+        net = translate(text)
+        with torch.no_grad():
+            out = net.module(net.zeros())
+    except Exception:
+        return None
+    if 0 in out.shape:
+        return None
+    dims = tuple(out.shape)[1:]
+    return dims if len(dims) == 1 else (dims[1], dims[2], dims[0])
+
+
+def _indent(lines: list[str], by: int = 2) -> list[str]:
+    return [" " * by + line for line in lines]
+
+
+class _Gen:
+    def __init__(self, draw, header: list[str]) -> None:
+        self.draw = draw
+        self.header = header
+        self.labels = 0
+
+    def label(self) -> str:
+        self.labels += 1
+        return f"L{self.labels}"
+
+    def pick(self, options):
+        return self.draw(st.sampled_from(options))
+
+    def integer(self, lo: int, hi: int) -> int:
+        return self.draw(st.integers(lo, hi))
+
+    # -- single layers --------------------------------------------------------
+
+    def pad_option(self, kernel: int) -> str:
+        mode = self.pick(["default", "default", "n", "hxw", "valid", "same"])
+        if mode == "n":
+            return f" pad={self.integer(0, kernel)}"
+        if mode == "hxw":
+            return f" pad={self.integer(0, kernel)}x{self.integer(0, kernel)}"
+        return "" if mode == "default" else f" pad={mode}"
+
+    def kernel(self) -> str:
+        if self.integer(0, 5) == 0:
+            return f"{self.integer(1, 4)}x{self.integer(1, 4)}"
+        return str(self.integer(1, 5))
+
+    def layer(self, shape: tuple[int, ...]) -> str:
+        if len(shape) == 1:
+            form = self.pick(["fc", "fc", "bn", "act", "flatten", "softmax"])
+        else:
+            form = self.pick(["conv", "conv", "conv", "dwconv", "deconv", "pool", "pool", "gap", "fc", "bn",
+                              "act", "flatten", "lrn", "softmax"])
+        c = shape[-1]
+        if form == "conv":
+            k = self.kernel()
+            groups = self.pick([g for g in (1, 2, 3, 4) if c % g == 0])
+            filters = groups * self.integer(1, max(1, 16 // groups))
+            text = f"conv{k}-{filters}"
+            stride = self.integer(1, 3)
+            if stride > 1:
+                text += self.pick([f"/{stride}", f" stride={stride}", f" stride={stride}x{self.integer(1, 3)}"])
+            text += self.pad_option(int(k.split("x")[0]))
+            if self.integer(0, 3) == 0:
+                text += self.pick([" dilation=2", " dilation=1x2", " dilation=3"])
+            if groups > 1:
+                text += f" groups={groups}"
+        elif form == "dwconv":
+            text = f"dwconv{self.kernel()}"
+            if self.integer(0, 1):
+                text += f"/{self.integer(1, 3)}"
+            text += self.pad_option(3)
+            if c <= 8 and self.integer(0, 1):
+                text += f" mult={self.integer(1, 2)}"
+            if self.integer(0, 3) == 0:
+                text += " dilation=2"
+        elif form == "deconv":
+            k, stride = self.integer(1, 4), self.integer(1, 3)
+            groups = self.pick([g for g in (1, 2) if c % g == 0])
+            text = f"{self.pick(['deconv', 'convt', 'upconv'])}{k}-{groups * self.integer(1, 8)}/{stride}"
+            if self.integer(0, 1):
+                text += f" pad={self.integer(0, k)}"
+            dilation = self.pick([1, 1, 2])
+            if dilation > 1:
+                text += f" dilation={dilation}"
+            if max(stride, dilation) > 1 and self.integer(0, 1):
+                text += f" outpad={self.integer(0, max(stride, dilation) - 1)}"
+            if groups > 1:
+                text += f" groups={groups}"
+        elif form == "pool":
+            k = self.integer(1, 4)
+            text = self.pick(["maxpool", "avgpool", "pool"])
+            if k != 2 or self.integer(0, 1):
+                text += str(k)
+            if self.integer(0, 1):
+                text += f"/{self.integer(1, 3)}"
+            if self.integer(0, 2) == 0:
+                text += f" pad={self.integer(0, k // 2)}"
+            elif self.integer(0, 5) == 0:
+                text += " pad=same"
+            if self.integer(0, 1):
+                text += " ceil=yes"
+        elif form == "fc":
+            units = self.integer(1, 16)
+            text = self.pick([f"fc-{units}", f"fc {units}", f"linear-{units}", f"dense {units}"])
+        elif form == "bn":
+            text = self.pick(["bn", "batchnorm"])
+        elif form == "lrn":
+            text = self.pick(["lrn", "lrn size=3"])
+        elif form == "gap":
+            text = self.pick(["gap", "gmp"])
+        elif form in ("flatten", "softmax"):
+            text = form
+        else:
+            text = self.pick(ACTIVATIONS)
+        if form in ("conv", "deconv", "fc") and self.integer(0, 4) == 0:
+            text += " bias=no"
+        return text
+
+    # -- statements -------------------------------------------------------------
+
+    def try_lines(self, shape, lines, fallback, need=None):
+        out = _out_shape(self.header, shape, lines)
+        if out is None or (need is not None and out != need):
+            out = _out_shape(self.header, shape, fallback)
+            assert out is not None and (need is None or out == need), (shape, fallback)
+            return fallback, out
+        return lines, out
+
+    def statement(self, shape, depth: int):
+        spatial = len(shape) == 3
+        c = shape[-1]
+        kinds = ["layer"] * 6 + ["count", "labelled"]
+        if depth < 3:
+            kinds += ["repeat", "group", "residual", "add", "concat"]
+        if spatial:
+            kinds += ["call"]
+        kind = self.pick(kinds)
+        safe = ["relu"]
+        if kind == "layer":
+            return self.try_lines(shape, [self.layer(shape)], safe)
+        if kind == "labelled":
+            return self.try_lines(shape, [f"{self.label()}: {self.layer(shape)}"], safe)
+        if kind == "count":
+            text = self.layer(shape)
+            n = self.integer(2, 3)
+            suffix = self.pick([f" x{n}", f" x {n}", f" ×{n}"])
+            label = f"{self.label()}: " if self.integer(0, 1) else ""
+            return self.try_lines(shape, [label + text + suffix], safe)
+        if kind == "call":
+            w = self.integer(1, 12)
+            text = self.pick([
+                f"cbr {w}", f"cbr w={w} k={self.pick([1, 3, 5])}", f"cbr {w} 3 2", f"inv {w}",
+                f"inv out={w} expand={self.integer(1, 3)}", "invres", "invres expand=1",
+                f"incep {self.integer(1, 4)} {self.integer(1, 6)}", f"proj {w}", f"proj {w} s=1", "squeeze",
+                f"head {w}",
+            ])
+            if self.integer(0, 3) == 0:
+                text = f"{self.label()}: {text}"
+            return self.try_lines(shape, [text], safe)
+        if kind in ("repeat", "group"):
+            body, _ = self.sequence(shape, depth + 1, self.integer(1, 3))
+            if kind == "repeat":
+                head = f"repeat {self.integer(1, 3)}:"
+                if self.integer(0, 2) == 0:
+                    head = f"{self.label()}: {head}"
+            else:
+                head = f"{self.label()}:"
+            return self.try_lines(shape, [head, *_indent(body)], [f"{self.label()}:", "  relu"])
+        if kind == "residual":
+            body = self.preserving(shape, depth)
+            return self.try_lines(shape, ["residual:", *_indent(body)], ["residual:", "  identity"], need=shape)
+        # add / concat
+        stride = self.pick([1, 1, 2]) if spatial else 1
+        branches = []
+        widths = [self.integer(1, 8) for _ in range(self.integer(2, 3))]
+        if kind == "add":
+            widths = [widths[0]] * len(widths)
+        for width in widths:
+            branches.append(self.branch(shape, width, stride))
+        lines = [f"{kind}:"]
+        for branch in branches:
+            if len(branch) == 1 and self.integer(0, 1):
+                lines.append(f"  branch: {branch[0]}")
+            else:
+                lines += ["  branch:", *_indent(branch, 4)]
+        return self.try_lines(shape, lines, [f"{kind}:", "  branch: identity", "  branch: relu"])
+
+    def branch(self, shape, width: int, stride: int) -> list[str]:
+        if len(shape) == 1:
+            return self.pick([[f"fc-{width}"], [f"fc-{width}", "bn", "relu"], [f"fc-{self.integer(1, 9)}", f"fc-{width}"]])
+        k = self.pick([1, 3, 5])
+        s = f"/{stride}" if stride > 1 else ""
+        choices = [
+            [f"conv{k}-{width}{s}"],
+            [f"conv{k}-{width}{s}", "bn", "relu", f"conv3-{width}"],
+            [f"maxpool3{'/' + str(stride) if stride > 1 else '/1'} pad=1", f"conv1-{width}"],
+            [f"conv3-{width}{s} pad=same"] if stride == 1 else [f"conv{k}-{width}{s}", "bn"],
+        ]
+        if width == shape[-1]:
+            choices.append([f"dwconv3{s}"])
+            if stride == 1:
+                choices.append(["identity"])
+        return self.pick(choices)
+
+    def preserving(self, shape, depth: int) -> list[str]:
+        c = shape[-1]
+        if len(shape) == 1:
+            return self.pick([[f"fc-{c}"], [f"fc-{self.integer(1, 8)}", "relu", f"fc-{c}"], ["bn", "relu"]])
+        options = [
+            [f"conv{self.pick([1, 3, 5])}-{c}"],
+            [f"conv3-{self.integer(1, 12)}", "bn", "relu", f"conv3-{c}"],
+            ["dwconv3", "bn", f"conv1-{c}"],
+            [f"inv {c}"],
+            [f"cbr {c}", f"conv3-{c} dilation=2"],
+            [f"conv3-{c} pad=same", "relu"],
+        ]
+        if depth < 2:
+            options.append([f"residual:", f"  conv3-{c}", "  bn"])
+        return self.pick(options)
+
+    def sequence(self, shape, depth: int, n: int):
+        lines: list[str] = []
+        for _ in range(n):
+            more, shape = self.statement(shape, depth)
+            lines += more
+        return lines, shape
+
+
+@st.composite
+def specs(draw, max_statements: int = 8):
+    """A valid spec text with shape tracking (sizes 8..40 px, channels 1..16)."""
+    h, w = draw(st.integers(8, 40)), draw(st.integers(8, 40))
+    c = draw(st.integers(1, 16))
+    header = [f"input {h}x{w}x{c}"]
+    default = draw(st.sampled_from([None, None, "default conv bias=no", "default bias=no", "default fc bias=no"]))
+    if default:
+        header.append(default)
+    gen = _Gen(draw, header)
+    lines, _ = gen.sequence((h, w, c), 0, draw(st.integers(1, max_statements)))
+    return "\n".join([*header, *lines]) + "\n" + DEFINES
