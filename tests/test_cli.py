@@ -142,11 +142,20 @@ def test_markdown_renders_as_a_table() -> None:
     assert "<li><strong>Total params:</strong> 138,357,544</li>" in html
 
 
-def test_markdown_escapes_user_text() -> None:
-    spec = "input 8x8x3\nconv3-4\n"
-    result = run("-", "--format", "markdown", stdin=spec)
-    assert result.returncode == 0
-    assert "|---:|" in result.stdout or "---:|" in result.stdout
+def test_markdown_and_rst_escape_user_text() -> None:
+    from sphinx_cnntable.render_text import render_markdown, render_rst
+    from sphinx_cnntable.table import COLUMNS, Cell, Table, TableRow
+
+    nasty = "a|b *c* _d_ <i>x</i> [l](u) `t` & conv1_1"
+    table = Table([COLUMNS["name"], COLUMNS["params"]], [TableRow((Cell(nasty), Cell("7", True)), "layer", 1, nasty, 1)])
+    html = MarkdownIt("commonmark").enable("table").render(render_markdown(table))
+    assert html.count("<td") == 2 and "<em>" not in html and "<a " not in html and "<code>" not in html
+    assert "&nbsp;&nbsp;a|b *c* _d_ &lt;i&gt;x&lt;/i&gt; [l](u) `t` &amp; conv1_1</td>" in html.replace("\xa0", "&nbsp;")
+
+    from docutils.core import publish_doctree
+
+    tree = publish_doctree(render_rst(table), settings_overrides={"report_level": 2, "halt_level": 2})
+    assert nasty in tree.astext()
 
 
 def test_rst_renders_with_docutils() -> None:

@@ -1,0 +1,200 @@
+"""``cnntable sync``: marked blocks regenerated, every other byte kept, all-or-nothing writes."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from sphinx_cnntable import sync
+from sphinx_cnntable.markers import find_blocks, split_lines
+
+DATA = Path(__file__).parent / "data"
+
+README = (
+    "# Réseau ✓ — démo\r\n"
+    "\r\n"
+    "Intro with ünïcödé and a trailing space \r\n"
+    "<!-- cnn-breakdown: specs/vgg16.cnn columns=name,shape,params fold -->\r\n"
+    "stale text\r\n"
+    "<!-- end cnn-breakdown -->\r\n"
+    "\r\n"
+    "```markdown\r\n"
+    "<!-- cnn-breakdown: specs/not-there.cnn -->\r\n"
+    "```\r\n"
+    "Middle ☃\r\n"
+    "<!-- cnn-breakdown: specs/tiny.cnn\r\n"
+    "     numbers=compact format=json -->\r\n"
+    "<!-- end cnn-breakdown -->\r\n"
+    "no final newline ✓"
+)
+TINY = "input 8x8x3\nconv3-4\nfc-2\n"
+
+
+def outside(text: str) -> list[str]:
+    """The text outside marked blocks (markers included), piece by piece."""
+    lines = split_lines(text)
+    pieces, done = [], 0
+    for block in find_blocks(lines, "markdown"):
+        pieces.append("".join(lines[done:block.body]))
+        done = block.end
+    pieces.append("".join(lines[done:]))
+    return pieces
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "specs").mkdir()
+    shutil.copy(DATA / "vgg16.cnn", tmp_path / "specs" / "vgg16.cnn")
+    (tmp_path / "specs" / "tiny.cnn").write_text(TINY, encoding="utf-8")
+    (tmp_path / "README.md").write_bytes(README.encode("utf-8"))
+    return tmp_path
+
+
+def cnntable(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sphinx_cnntable", *args], capture_output=True, text=True,
+                          encoding="utf-8", cwd=cwd, timeout=60)
+
+
+def test_sync_preserves_every_other_byte(project: Path) -> None:
+    result = cnntable("sync", "README.md", cwd=project)
+    assert result.returncode == 0, result.stderr
+    new = (project / "README.md").read_bytes()
+    text = new.decode("utf-8")
+    assert outside(text) == outside(README)
+    assert text.endswith("no final newline ✓")
+    assert "\n" not in text.replace("\r\n", "")  # CRLF kept, also in generated lines
+    assert "stale text" not in text
+    assert '"params": 626' in text and "```json" in text  # tiny: conv 3*3*3*4+4=112, fc 256*2+2=514
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    assert html.count("<table>") == 1
+    body = html[html.index("<table>"):html.index("</table>")]
+    assert body.count("<tr>") == 1 + 14 and body.count('<th style') == 3
+    assert '<td style="text-align:right">138,357,544</td>' not in body  # totals are a list, not a row
+    assert "<strong>Total params:</strong> 138,357,544" in html
+
+
+def test_check_stale_then_current(project: Path) -> None:
+    before = (project / "README.md").read_bytes()
+    stale = cnntable("sync", "--check", "README.md", cwd=project)
+    assert stale.returncode == 1
+    assert stale.stdout.startswith("--- a/README.md\n+++ b/README.md\n")
+    assert "-stale text" in stale.stdout and "+| conv3-64 x 2 | 224x224x64 | 38,720 |" in stale.stdout
+    assert (project / "README.md").read_bytes() == before
+    assert cnntable("sync", "README.md", cwd=project).returncode == 0
+    current = cnntable("sync", "--check", "README.md", cwd=project)
+    assert current.returncode == 0 and current.stdout == "" and current.stderr == ""
+
+
+def test_sync_is_idempotent_and_spec_paths_are_relative_to_the_readme(project: Path) -> None:
+    assert cnntable("sync", str(project / "README.md"), cwd=project.parent).returncode == 0
+    first = (project / "README.md").read_bytes()
+    assert cnntable("sync", "README.md", cwd=project).returncode == 0
+    assert (project / "README.md").read_bytes() == first
+
+
+def test_rst_blocks(project: Path) -> None:
+    source = (
+        "Title\n=====\n\n"
+        ".. cnn-breakdown-sync: specs/tiny.cnn columns=name,params\n"
+        "   no-totals\n\n"
+        ".. end cnn-breakdown-sync\n\n"
+        ".. cnn-breakdown-sync: specs/tiny.cnn format=text\n"
+        ".. end cnn-breakdown-sync\n"
+        "\nEnde ü\n"
+    )
+    (project / "index.rst").write_text(source, encoding="utf-8")
+    assert cnntable("sync", "index.rst", cwd=project).returncode == 0
+    text = (project / "index.rst").read_text(encoding="utf-8")
+    from docutils import nodes
+    from docutils.core import publish_doctree
+
+    tree = publish_doctree(text, settings_overrides={"report_level": 2, "halt_level": 2})
+    tables = list(tree.findall(nodes.table))
+    assert len(tables) == 1 and len(list(tables[0].findall(nodes.row))) == 4
+    assert "Total" not in tables[0].astext()
+    literal = next(iter(tree.findall(nodes.literal_block)))
+    assert "Total params:" in literal.astext()
+    assert text.endswith(".. end cnn-breakdown-sync\n\nEnde ü\n")
+
+
+@pytest.mark.parametrize(
+    "block, message",
+    [
+        ("<!-- cnn-breakdown: specs/missing.cnn -->\nold\n<!-- end cnn-breakdown -->\n",
+         r"README.md:4: cannot read specs/missing.cnn"),
+        ("<!-- cnn-breakdown: specs/tiny.cnn -->\nold\n", r"README.md:4: the cnn-breakdown block is not terminated"),
+        ("<!-- cnn-breakdown: specs/tiny.cnn -->\n<!-- cnn-breakdown: specs/tiny.cnn -->\n<!-- end cnn-breakdown -->\n",
+         r"README.md:5: a cnn-breakdown marker inside the block opened at line 4"),
+        ("<!-- end cnn-breakdown -->\n", r"README.md:4: '<!-- end cnn-breakdown -->' without an opening marker"),
+        ("<!-- cnn-breakdown: specs/bad.cnn -->\n<!-- end cnn-breakdown -->\n", r"README.md:4: specs/bad.cnn:3: "),
+        ("<!-- cnn-breakdown: specs/tiny.cnn colums=name -->\n<!-- end cnn-breakdown -->\n",
+         r"README.md:4: unknown marker option 'colums'"),
+        ("<!-- cnn-breakdown: specs/tiny.cnn columns=nope -->\n<!-- end cnn-breakdown -->\n",
+         r"README.md:4: columns: unknown column 'nope'"),
+        ("<!-- cnn-breakdown: specs/tiny.cnn format=rst -->\n<!-- end cnn-breakdown -->\n",
+         r"README.md:4: format 'rst' cannot go in this file"),
+    ],
+)
+def test_errors_leave_the_file_unchanged(project: Path, block: str, message: str) -> None:
+    (project / "specs" / "bad.cnn").write_text("input 4x4x3\nconv3-4\nconv9-4 pad=0\n", encoding="utf-8")
+    good = "<!-- cnn-breakdown: specs/tiny.cnn -->\n<!-- end cnn-breakdown -->\n"
+    source = "# T\n" + good + block + "tail\n"
+    (project / "README.md").write_text(source, encoding="utf-8", newline="")
+    for args in (("sync",), ("sync", "--check")):
+        result = cnntable(*args, "README.md", cwd=project)
+        assert result.returncode == 1
+        assert re.match(message, result.stderr), result.stderr
+        assert "Traceback" not in result.stderr
+        assert (project / "README.md").read_bytes() == source.encode("utf-8")
+    assert sorted(os.listdir(project)) == ["README.md", "specs"]
+
+
+def test_other_files_still_synced_after_an_error(project: Path) -> None:
+    (project / "broken.md").write_text("<!-- cnn-breakdown: specs/tiny.cnn -->\n", encoding="utf-8")
+    result = cnntable("sync", "broken.md", "README.md", cwd=project)
+    assert result.returncode == 1 and "broken.md:1:" in result.stderr
+    assert "stale text" not in (project / "README.md").read_text(encoding="utf-8")
+
+
+def test_missing_readme_and_usage(project: Path) -> None:
+    assert cnntable("sync", "NOPE.md", cwd=project).returncode == 1
+    assert cnntable("sync", cwd=project).returncode == 2
+    assert cnntable("sync", "--bogus", "README.md", cwd=project).returncode == 2
+
+
+def test_atomic_write_failure_keeps_the_original(project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    def broken_replace(source: str, target: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    monkeypatch.chdir(project)
+    assert sync.main(["README.md"]) == 1
+    assert "README.md: cannot write: No space left on device" in capsys.readouterr().err
+    assert (project / "README.md").read_bytes() == README.encode("utf-8")
+    assert sorted(os.listdir(project)) == ["README.md", "specs"]
+
+
+def test_atomic_write_keeps_mode_and_symlink_target(project: Path) -> None:
+    real = project / "README.md"
+    os.chmod(real, 0o640)
+    link = project / "LINK.md"
+    link.symlink_to("README.md")
+    assert cnntable("sync", "LINK.md", cwd=project).returncode == 0
+    assert link.is_symlink() and "stale text" not in real.read_text(encoding="utf-8")
+    assert real.stat().st_mode & 0o777 == 0o640
+
+
+def test_files_without_markers_are_untouched(project: Path) -> None:
+    plain = project / "OTHER.md"
+    plain.write_bytes(b"# nothing here\r\n")
+    before = plain.stat().st_mtime_ns
+    assert cnntable("sync", "OTHER.md", cwd=project).returncode == 0
+    assert plain.read_bytes() == b"# nothing here\r\n" and plain.stat().st_mtime_ns == before
