@@ -1,0 +1,100 @@
+"""The documented limits refuse runaway specs quickly, with a located SpecError, and
+never with a RecursionError or a ValueError from int/str conversion."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from sphinx_cnntable.engine import analyse
+from sphinx_cnntable.errors import SpecError
+from sphinx_cnntable.limits import MAX_DEPTH, MAX_DIGITS, MAX_LINE_CHARS, MAX_REPEAT, MAX_ROWS, MAX_SPEC_BYTES
+
+
+def error_of(text: str) -> SpecError:
+    with pytest.raises(SpecError) as info:
+        analyse(text)
+    return info.value
+
+
+def test_huge_repeat_is_refused_quickly() -> None:
+    start = time.perf_counter()
+    error = error_of("input 8x8x3\nrepeat 1000000000:\n  relu")
+    assert time.perf_counter() - start < 0.1
+    assert (error.line, error.message) == (2, f"the repeat count 1,000,000,000 is over the limit of {MAX_REPEAT:,}")
+    assert error_of("input 8x8x3\nrelu x 1000000000").line == 2
+
+
+def test_total_expansion_is_refused() -> None:
+    start = time.perf_counter()
+    error = error_of("input 8x8x3\nrepeat 1000:\n  repeat 1000:\n    relu")
+    assert time.perf_counter() - start < 2
+    assert error.line == 2
+    assert error.message == f"the spec expands to more than {MAX_ROWS:,} rows (the limit)"
+    error = error_of("input 8x8x3\ndefine b:\n  relu x 100000\nb x 100000")
+    assert error.line == 4 and "more than" in error.message
+
+
+def test_nesting_depth_limit_by_indentation() -> None:
+    lines = ["input 8x8x3"] + [" " * i + f"g{i}:" for i in range(MAX_DEPTH + 1)] + [" " * (MAX_DEPTH + 1) + "relu"]
+    error = error_of("\n".join(lines))
+    assert error.message == f"blocks are nested deeper than the limit of {MAX_DEPTH}"
+    assert 2 <= error.line <= len(lines)
+
+
+def test_regression_deep_indentation_is_not_a_recursion_error() -> None:
+    lines = ["input 8x8x3"] + [" " * i + f"g{i}:" for i in range(1500)] + [" " * 1500 + "relu"]
+    error = error_of("\n".join(lines))
+    assert error.line == MAX_DEPTH + 3  # line 2 opens g0; the 33rd nested body is refused
+
+
+@pytest.mark.parametrize("prefix", ["a: ", "residual: ", "repeat 2: "])
+def test_regression_long_inline_chains_are_not_a_recursion_error(prefix: str) -> None:
+    error = error_of("input 8x8x3\n" + prefix * (9000 // len(prefix)) + "relu")
+    assert error.line == 2
+    assert error.message == f"more than {MAX_DEPTH} labels or block headers on one line"
+
+
+def test_recursion_through_user_blocks() -> None:
+    error = error_of("input 8x8x3\ndefine a:\n  relu\n  a\na")
+    assert error.line == 5
+    assert "a block cannot call itself (a -> a)" in error.message
+    error = error_of("input 8x8x3\ndefine a:\n  b\ndefine b:\n  a\na")
+    assert error.line == 6 and "(a -> b -> a)" in error.message
+
+
+def test_nested_user_blocks_hit_the_depth_limit() -> None:
+    defines = [f"define d{i}:\n  d{i + 1}" for i in range(40)] + ["define d40:\n  relu"]
+    error = error_of("input 8x8x3\n" + "\n".join(defines) + "\nd0")
+    assert f"blocks are nested deeper than the limit of {MAX_DEPTH}" in error.message
+
+
+def test_spec_size_and_line_length() -> None:
+    error = error_of("input 8x8x3\n" + "relu\n" * (MAX_SPEC_BYTES // 5 + 1))
+    assert (error.line, error.message) == (1, f"the spec is larger than the limit of {MAX_SPEC_BYTES:,} bytes")
+    error = error_of("input 8x8x3\nrelu " + "p" * MAX_LINE_CHARS)
+    assert (error.line, error.message) == (2, f"line is longer than {MAX_LINE_CHARS:,} characters")
+
+
+def test_regression_numbers_with_thousands_of_digits() -> None:
+    # int() and str() refuse more than 4300 digits with a ValueError: these used to escape
+    assert "too large" in error_of("input 8x8x3\nconv1-" + "9" * 5000).message
+    assert "too large" in error_of("input " + "9" * 5000).message
+    assert "too large" in error_of("input 8x8x3\ndefine b n:\n  conv1-{n}\nb " + "9" * 5000).message
+    assert error_of("input 8x8x3\nconv1-{" + "*".join(["99999999"] * 700) + "}").line == 2
+    assert f"more than {MAX_DIGITS} digits" in error_of("input 8x8x3\nrelu x" + "9" * 5000).message
+
+
+def test_regression_sizes_cannot_grow_without_bound() -> None:
+    doubling = "input 1x1x1\nrepeat 20000:\n  concat:\n    branch: identity\n    branch: identity"
+    error = error_of(doubling)
+    assert error.line == 3 and f"more than {MAX_DIGITS} digits" in error.message
+    error = error_of("input 2x2x1\ndeconv2-1/1000000 pad=0 x 100")
+    assert error.line == 2 and f"more than {MAX_DIGITS} digits" in error.message
+
+
+def test_largest_allowed_numbers_work() -> None:
+    big = 10**MAX_DIGITS - 1
+    breakdown = analyse(f"input {big}\nfc-1")
+    assert breakdown.totals.weights == big
