@@ -24,6 +24,10 @@ from .render_nodes import latex_colspec, render_table
 from .table import TableOptions, build_table, column_keys, parse_numbers
 from .units import dtype_name
 
+# -- issue "computed figures in prose, grouped views and pictures" (:cnn: role, :chart:)
+from .chart import chart_node, parse_chart_options  # noqa: E402
+from .domain import note_breakdown  # noqa: E402
+
 logger = logging.getLogger(__name__)
 
 FLAGS = ("formulas", "fold", "hide-empty", "no-totals")
@@ -64,7 +68,7 @@ class CnnBreakdown(SphinxDirective):
         name: _text
         for name in (
             "input", "file", "name", "class", "bias", "dtype", "columns", "formulas",
-            "numbers", "precision", "fold", "hide-empty", "depth", "no-totals", "chart",
+            "numbers", "precision", "fold", "hide-empty", "depth", "no-totals", "chart", "chart-scale",
         )
     }
 
@@ -87,8 +91,25 @@ class CnnBreakdown(SphinxDirective):
         title, messages = self._title()
         table_node = render_table(table, title, classes, hover=not table_options.formulas)
         self.set_source_info(table_node)
-        self.add_name(table_node)
-        return [*messages, latex_colspec(table), table_node, *extra_nodes(breakdown, self.options)]
+        name = self.options.get("name", "")
+        note_breakdown(self.env, name, breakdown, table_options.dtype, self.lineno)
+        self.add_name(table_node)  # pops :name:
+        return [*messages, latex_colspec(table), table_node, *self._chart(breakdown, table_options, name)]
+
+    def _chart(self, breakdown: Breakdown, table_options: TableOptions, name: str) -> list[nodes.Node]:
+        """``:chart: params, macs, memory`` (+ ``:chart-scale: log``): SVG in HTML, a summary elsewhere."""
+        if "chart" not in self.options:
+            return []
+        try:
+            metrics, scale = parse_chart_options(self.options["chart"], self.options.get("chart-scale"))
+        except ValueError as error:
+            logger.warning("cnn-breakdown: :chart: %s", error, type="cnntable", subtype="option", location=self.get_location())
+            return []
+        title = self.arguments[0] if self.arguments else name or None
+        ident = "cnnchart-{}-{}".format(self.env.docname.replace("/", "-"), self.env.new_serialno("cnnchart"))
+        node = chart_node(breakdown, metrics, scale, title, table_options.dtype, table_options.depth, ident)
+        self.set_source_info(node)
+        return [node]
 
     def _options(self) -> tuple[TableOptions, tuple[int, ...] | None, bool | None, list[str]]:
         options = self.options

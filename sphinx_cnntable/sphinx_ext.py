@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 STATIC = Path(__file__).parent / "static"
 CSS_FILE = "cnntable.css"
-ENV_VERSION = 1
+ENV_VERSION = 2  # 2: the cnn domain (breakdown summaries and citations for :cnn:)
 
 
 def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
@@ -36,6 +36,11 @@ def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
     )
     app.add_post_transform(UnspanCells)
     app.connect("builder-inited", _add_stylesheet)
+    # -- the :cnn: role and its domain, and the :chart: node
+    from . import chart, domain
+
+    domain.setup(app)
+    chart.setup(app)
     return {
         "version": version,
         "env_version": ENV_VERSION,

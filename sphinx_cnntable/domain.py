@@ -1,0 +1,255 @@
+"""The ``cnn`` domain and the ``:cnn:`` role: computed figures cited in prose.
+
+``:cnn:`vgg16/conv3_1:params``` (reST) or ``{cnn}`vgg16:macs:G``` (MyST) cites a
+figure of the breakdown a ``cnn-breakdown`` directive named ``vgg16`` with ``:name:``,
+in the same or any other document (syntax and formats: :mod:`.figures`).
+
+How it stays right in one build, under ``-j N`` and in incremental builds:
+
+* the directive stores a small picklable summary of its breakdown in the domain data
+  (:func:`note_breakdown`): name -> (docname, line, summary);
+* the role only records the citation (docname -> cited names) and leaves a
+  ``pending_xref`` (refdomain ``cnn``) that :meth:`CnnDomain.resolve_xref` turns into
+  the number once every document is read (so forward and cross-document citations work);
+* ``clear_doc`` and ``merge_domaindata`` keep both maps per document (parallel reads);
+* ``env-get-outdated`` re-reads the documents citing a breakdown defined in a changed or
+  removed document, and ``env-updated`` compares the breakdowns before and after the
+  read and returns the citing documents of every breakdown that changed, appeared or
+  went away (a changed ``:file:`` spec, a renamed ``:name:``, a re-read document), so
+  their pages are written again with the new numbers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import weakref
+from collections.abc import Iterable, Set
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.domains import Domain
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxRole
+from sphinx.util.nodes import make_refnode
+
+from .engine import Breakdown
+from .figures import FigureError, parse_reference, resolve, summarize
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+    from sphinx.builders import Builder
+    from sphinx.environment import BuildEnvironment
+
+logger = logging.getLogger(__name__)
+
+WARNING_TYPE = "cnntable"
+WARNING_SUBTYPE = "ref"
+
+
+def breakdown_key(name: str) -> str:
+    """Names are compared as docutils compares target names: case and spacing folded."""
+    return " ".join(name.split()).lower()
+
+
+class CnnDomain(Domain):
+    """Breakdowns by name, and which documents cite which."""
+
+    name = "cnn"
+    label = "CNN breakdowns"
+    data_version = 1
+    initial_data: ClassVar[dict[str, Any]] = {
+        "breakdowns": {},  # key -> (docname, lineno, summary, display name)
+        "citations": {},  # docname -> set of keys
+    }
+
+    @property
+    def breakdowns(self) -> dict[str, tuple[str, int, dict[str, Any], str]]:
+        return self.data.setdefault("breakdowns", {})
+
+    @property
+    def citations(self) -> dict[str, set[str]]:
+        return self.data.setdefault("citations", {})
+
+    # -- recording ---------------------------------------------------------------
+
+    def note_breakdown(self, name: str, docname: str, lineno: int, summary: dict[str, Any]) -> None:
+        key = breakdown_key(name)
+        self._add(key, (docname, lineno, summary, name))
+
+    def _add(self, key: str, entry: tuple[str, int, dict[str, Any], str]) -> None:
+        existing = self.breakdowns.get(key)
+        if existing is not None and existing[:2] != entry[:2]:
+            # keep the first in reading order of (docname, line), whatever order -j gives
+            first, second = sorted((existing, entry), key=lambda item: (item[0], item[1]))
+            self.breakdowns[key] = first
+            logger.warning(
+                "cnn-breakdown: duplicate name %r (also at %s:%d); citations use the first",
+                entry[3],
+                self.env.doc2path(first[0]),
+                first[1],
+                type=WARNING_TYPE,
+                subtype=WARNING_SUBTYPE,
+                location=(second[0], second[1]),
+            )
+            return
+        self.breakdowns[key] = entry
+
+    def note_citation(self, docname: str, name: str) -> None:
+        self.citations.setdefault(docname, set()).add(breakdown_key(name))
+
+    def clear_doc(self, docname: str) -> None:
+        for key, entry in list(self.breakdowns.items()):
+            if entry[0] == docname:
+                del self.breakdowns[key]
+        self.citations.pop(docname, None)
+
+    def merge_domaindata(self, docnames: Set[str], otherdata: dict[str, Any]) -> None:
+        for key, entry in otherdata.get("breakdowns", {}).items():
+            if entry[0] in docnames:
+                self._add(key, entry)
+        for docname, keys in otherdata.get("citations", {}).items():
+            if docname in docnames:
+                self.citations.setdefault(docname, set()).update(keys)
+
+    # -- resolving ---------------------------------------------------------------
+
+    def resolve_xref(
+        self,
+        env: BuildEnvironment,
+        fromdocname: str,
+        builder: Builder,
+        typ: str,
+        target: str,
+        node: addnodes.pending_xref,
+        contnode: nodes.Element,
+    ) -> nodes.Element | None:
+        if typ != "figure":
+            return None
+        try:
+            reference = parse_reference(target)
+        except FigureError:  # warned when the role was read
+            return contnode
+        entry = self.breakdowns.get(breakdown_key(reference.breakdown))
+        if entry is None:
+            close = difflib.get_close_matches(breakdown_key(reference.breakdown), list(self.breakdowns), n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            _warn(f"no cnn-breakdown named {reference.breakdown!r}{hint}", node)
+            return contnode
+        docname, _lineno, summary, _name = entry
+        try:
+            text = resolve(summary, reference)
+        except FigureError as error:
+            _warn(str(error), node)
+            return contnode
+        figure = nodes.inline(text, text, classes=["cnn-figure"])
+        target_id = _table_id(env, reference.breakdown, docname)
+        if target_id is None:
+            return figure
+        what = reference.figure if reference.row is None else f"{reference.row} {reference.figure}"
+        try:
+            return make_refnode(builder, fromdocname, docname, target_id, figure, f"{_name}: {what}")
+        except Exception:  # noqa: BLE001 (a builder without links: the number alone)
+            return figure
+
+    def resolve_any_xref(self, *args: Any, **kwargs: Any) -> list[tuple[str, nodes.Element]]:
+        return []
+
+    def get_objects(self) -> Iterable[tuple[str, str, str, str, str, int]]:
+        return ()
+
+
+def _table_id(env: BuildEnvironment, name: str, docname: str) -> str | None:
+    """The HTML id of the named table (its ``:name:`` target), when the std domain has it."""
+    std = env.domains.standard_domain
+    found = std.anonlabels.get(breakdown_key(name))
+    if found and found[0] == docname:
+        return found[1]
+    return None
+
+
+def _warn(message: str, node: nodes.Node) -> None:
+    logger.warning("cnn: %s", message, type=WARNING_TYPE, subtype=WARNING_SUBTYPE, location=node)
+
+
+def domain_of(env: BuildEnvironment) -> CnnDomain:
+    return env.domains["cnn"]  # type: ignore[return-value]
+
+
+def note_breakdown(
+    env: BuildEnvironment, name: str, breakdown: Breakdown, dtype: str = "float32", lineno: int = 0
+) -> None:
+    """Make ``breakdown`` citable as ``name`` (the directive's ``:name:``) by ``:cnn:``."""
+    if not name or not name.strip():
+        return
+    domain_of(env).note_breakdown(name.strip(), env.docname, lineno, summarize(breakdown, dtype))
+
+
+class CnnFigureRole(SphinxRole):
+    """``:cnn:`BREAKDOWN[/ROW]:FIGURE[:FORMAT]```: the figure, computed."""
+
+    def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+        text = self.text.strip()
+        literal = nodes.literal(self.rawtext, text, classes=["cnn-figure", "cnn-unresolved"])
+        try:
+            reference = parse_reference(text)
+        except FigureError as error:
+            logger.warning("cnn: %s", error, type=WARNING_TYPE, subtype=WARNING_SUBTYPE, location=self.get_location())
+            self.set_source_info(literal)
+            return [literal], []
+        domain_of(self.env).note_citation(self.env.docname, reference.breakdown)
+        node = addnodes.pending_xref(
+            self.rawtext,
+            literal,
+            refdomain="cnn",
+            reftype="figure",
+            reftarget=text,
+            refdoc=self.env.docname,
+            refexplicit=True,
+            refwarn=False,
+        )
+        self.set_source_info(node)
+        return [node], []
+
+
+# -- incremental builds ------------------------------------------------------------
+
+_BEFORE: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, int, dict[str, Any], str]]] = weakref.WeakKeyDictionary()
+
+
+def _get_outdated(
+    app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
+    """Re-read the documents that cite a breakdown defined in a changed or removed
+    document (or that cite a name nothing defines, when documents come and go)."""
+    domain = domain_of(env)
+    _BEFORE[env] = dict(domain.breakdowns)
+    touched = changed | removed
+    names = {key for key, entry in domain.breakdowns.items() if entry[0] in touched}
+    anything = bool(added or touched)
+    outdated = []
+    for docname, keys in domain.citations.items():
+        if docname in touched or docname in added:
+            continue
+        if keys & names or (anything and any(key not in domain.breakdowns for key in keys)):
+            outdated.append(docname)
+    return sorted(outdated)
+
+
+def _env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Write again the pages citing a breakdown that changed in this read."""
+    domain = domain_of(env)
+    before = _BEFORE.pop(env, {})
+    after = domain.breakdowns
+    changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+    if not changed:
+        return []
+    return sorted(docname for docname, keys in domain.citations.items() if keys & changed and docname in env.all_docs)
+
+
+def setup(app: Sphinx) -> None:
+    """Register the domain, the ``cnn`` role and the incremental-build hooks."""
+    app.add_domain(CnnDomain)
+    app.add_role("cnn", CnnFigureRole())
+    app.connect("env-get-outdated", _get_outdated)
+    app.connect("env-updated", _env_updated)
