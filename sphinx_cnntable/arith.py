@@ -108,7 +108,7 @@ class _Parser:
         if token.isdigit():
             if len(token.lstrip("0")) > MAX_DIGITS:
                 raise ArithError(f"{token[:12]}... has more than {MAX_DIGITS} digits in {{{self.text[:40]}}}")
-            return int(token)
+            return int(token.lstrip("0") or "0")
         if token in self.names:
             value = self.names[token]
             if isinstance(value, int):

@@ -558,4 +558,4 @@ def _value(text: str, line: int) -> int | str:
         return text
     if len(text.lstrip("0")) > MAX_DIGITS:
         raise SpecError(line, f"value {text[:12]}... is too large (more than {MAX_DIGITS} digits)")
-    return int(text)
+    return int(text.lstrip("0") or "0")

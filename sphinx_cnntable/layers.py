@@ -82,7 +82,7 @@ def parse_int(text: str, what: str, minimum: int = 1) -> int:
         raise LayerError(f"bad number {text!r} for {what}")
     if len(text.lstrip("0")) > MAX_DIGITS:
         raise LayerError(f"{what} {text[:12]}... is too large (more than {MAX_DIGITS} digits)")
-    value = int(text)
+    value = int(text.lstrip("0") or "0")
     if value < minimum:
         raise LayerError(f"{what} must be at least {minimum}, not {value}")
     return value

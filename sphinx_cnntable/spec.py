@@ -106,7 +106,7 @@ def parse(text: str) -> Spec:
             stack[-1] = (indent, root, None)
         elif indent > stack[-1][0]:
             raise SpecError(number, "unexpected indentation (only a block header ending in ':' opens a body)")
-        while indent < stack[-1][0]:
+        while len(stack) > 1 and indent < stack[-1][0]:
             stack.pop()
         if indent != stack[-1][0]:
             raise SpecError(number, "indentation does not match any enclosing block")

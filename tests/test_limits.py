@@ -98,3 +98,12 @@ def test_largest_allowed_numbers_work() -> None:
     big = 10**MAX_DIGITS - 1
     breakdown = analyse(f"input {big}\nfc-1")
     assert breakdown.totals.weights == big
+
+
+def test_regression_thousands_of_leading_zeros() -> None:
+    # found by the fuzzer: "0" * 5000 has no significant digits but int() still refused it
+    zeros = "0" * 5000
+    assert analyse(f"input 8x8x3\nconv1-{zeros}4").rows[-1].output_shape == (8, 8, 4)
+    assert analyse(f"input 8x8x3\nconv1-{{{zeros}4}}").rows[-1].output_shape == (8, 8, 4)
+    assert analyse(f"input 8x8x3\ndefine b n:\n  conv1-{{n}}\nb {zeros}4").rows[-1].output_shape == (8, 8, 4)
+    assert "at least 1" in error_of(f"input 8x8x3\nconv1-{zeros}").message

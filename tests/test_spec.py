@@ -157,3 +157,10 @@ def test_spec_errors(text: str, line: int, message: str) -> None:
     with pytest.raises(SpecError) as info:
         analyse(text)
     assert (info.value.line, info.value.message) == (line, message)
+
+
+def test_regression_dedent_below_an_indented_first_line() -> None:
+    # found by the fuzzer: the root's indent popped off the stack -> IndexError
+    with pytest.raises(SpecError) as info:
+        analyse("  input 8x8x3\nrelu")
+    assert (info.value.line, info.value.message) == (2, "indentation does not match any enclosing block")

@@ -1,0 +1,128 @@
+"""Fuzzing: any text gives either a breakdown whose totals are its column sums, or a
+SpecError located on a line of the text. Any other exception is a bug."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sphinx_cnntable.engine import Breakdown, analyse
+from sphinx_cnntable.errors import SpecError
+
+DATA = Path(__file__).resolve().parent / "data"
+SEEDS = [path.read_text(encoding="utf-8") for path in sorted(DATA.glob("*.cnn"))] + [
+    "input 8x8x16\nconcat:\n  branch: conv1-8\n  branch:\n    conv1-4\n    conv3-12 dilation=2\nadd:\n"
+    "  branch: identity\n  branch: conv1-36 groups=4\nres: residual: bn\nrepeat 2:\n  dwconv3 mult=2\n"
+    "  conv1-36\nmaxpool3/2 pad=1 ceil=yes\ndeconv4-8/2 outpad=1\ngap\nfc 10 bias=no\n",
+    "input 784\ndefault fc bias=no\ndefine mlp w n=2:\n  repeat {n}:\n    fc-{w*2//2}\n    relu\nmlp 64\nb: mlp w=32 n=3\nsoftmax\n",
+]
+NUMBERS = ("0", "-1", "1", "2", "7", str(10**12), "999999999999999999999999999999999", "x", "")
+UNICODE = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8)
+
+MAIN = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def check(text: str) -> None:
+    try:
+        breakdown = analyse(text)
+    except SpecError as error:
+        assert 1 <= error.line <= max(1, len(text.splitlines())), (error.line, text)
+        assert error.message and str(error) == f"line {error.line}: {error.message}"
+        return
+    check_totals(breakdown)
+
+
+def check_totals(breakdown: Breakdown) -> None:
+    leaves = list(breakdown.leaves())
+    totals = breakdown.totals
+    assert totals.weights == sum(r.weights for r in leaves)
+    assert totals.biases == sum(r.biases for r in leaves)
+    assert totals.non_trainable_params == sum(r.non_trainable for r in leaves)
+    assert totals.macs == sum(r.macs for r in leaves)
+    assert totals.activations == sum(r.activations for r in leaves)
+    assert totals.params == totals.weights + totals.biases + totals.non_trainable_params
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> str:
+    """A valid spec with a few tokens dropped, duplicated, swapped or replaced, numbers
+    set to edge values, indentation broken, or unicode inserted."""
+    lines = draw(st.sampled_from(SEEDS)).splitlines()
+    for _ in range(draw(st.integers(1, 4))):
+        if not lines:
+            break
+        index = draw(st.integers(0, len(lines) - 1))
+        words = lines[index].split(" ")
+        action = draw(st.integers(0, 9))
+        position = draw(st.integers(0, max(0, len(words) - 1)))
+        if action == 0:
+            del lines[index]
+        elif action == 1:
+            lines.insert(index, lines[index])
+        elif action == 2:
+            other = draw(st.integers(0, len(lines) - 1))
+            lines[index], lines[other] = lines[other], lines[index]
+        elif action == 3 and words:
+            del words[position]
+        elif action == 4 and words:
+            words.insert(position, words[position])
+        elif action == 5 and len(words) > 1:
+            words[0], words[-1] = words[-1], words[0]
+        elif action == 6:
+            number = draw(st.sampled_from(NUMBERS))
+            words = [_renumber(word, number, draw(st.integers(0, 3))) for word in words]
+        elif action == 7:
+            lines[index] = draw(st.sampled_from(("", " ", "  ", "\t", "    ", "   "))) + lines[index].lstrip()
+        elif action == 8:
+            cut = draw(st.integers(0, len(lines[index])))
+            lines[index] = lines[index][:cut] + draw(UNICODE) + lines[index][cut:]
+        else:
+            lines[index] = lines[index] + draw(st.sampled_from((":", " x3", " x 0", " ×2", " # c", " {in}", "{", " pad=same", " ceil=yes")))
+        if 3 <= action <= 6 and index < len(lines):
+            lines[index] = " ".join(words)
+    return "\n".join(lines)
+
+
+def _renumber(word: str, number: str, which: int) -> str:
+    digits = [i for i, ch in enumerate(word) if ch.isdigit()]
+    if not digits:
+        return word
+    start = digits[min(which, len(digits) - 1)]
+    end = start
+    while end < len(word) and word[end].isdigit():
+        end += 1
+    return word[:start] + number + word[end:]
+
+
+@MAIN
+@given(mutated())
+def test_mutated_specs(text: str) -> None:
+    check(text)
+
+
+@MAIN
+@given(st.text(max_size=300))
+def test_random_text(text: str) -> None:
+    check(text)
+
+
+LANGUAGE = st.sampled_from(
+    ["input", "conv3-64", "conv", "-", "x", "×", "3", ":", " ", "  ", "\n", "\n  ", "{", "}", "in", "*",
+     "repeat", "residual", "add", "concat", "branch", "define", "default", "bias=no", "pad=", "=", "fc",
+     "maxpool", "/", "2", "0", "#", "\t", "gap", "bn", "dwconv", "deconv", "1x1", "224x224x3"]
+)
+
+
+@MAIN
+@given(st.lists(LANGUAGE, max_size=60).map("".join))
+def test_language_soup(text: str) -> None:
+    check(text)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(min_size=1, max_size=40), st.integers(5_000, 12_000))
+def test_very_long_lines(chunk: str, length: int) -> None:
+    check("input 8x8x3\n" + (chunk * (length // len(chunk) + 1))[:length])
+    check("input 8x8x3\nconv3-" + (chunk * (length // len(chunk) + 1))[:length])
