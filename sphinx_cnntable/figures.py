@@ -15,6 +15,8 @@ Formats (``FORMAT``, case-insensitive):
 ``K M G T``     value / 10^3, 10^6, 10^9, 10^12, up to 3         ``15.47 G``
                 decimals, trailing zeros dropped
 ``KN`` ...      ... with exactly N decimals (0-6)                ``15.470 G`` (G3)
+``percent``     share of the breakdown's total, 1 decimal        ``74.3%``
+``percentN``    ... with N decimals                              ``74.27%`` (N=2)
 ``B``           byte figures: the exact bytes                    ``60,950,432 B``
 ``kB MB GB``    byte figures: 10^3/10^6/10^9 bytes, 2 decimals   ``60.95 MB``
 ``KiB MiB GiB`` byte figures: 2^10/2^20/2^30 bytes, 2 decimals   ``58.13 MiB``
@@ -93,9 +95,20 @@ ADDITIVE_ROW_FIGURES = ("params", "trainable", "non_trainable", "weights", "bias
 
 _SCALES = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _BYTE_UNITS = {"B": 1, "kB": 10**3, "MB": 10**6, "GB": 10**9, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
-_FORMAT = re.compile(r"^(exact|raw|compact|k|m|g|t|b|kb|mb|gb|kib|mib|gib)(\d?)$", re.IGNORECASE)
-_CANONICAL = {name.lower(): name for name in ("exact", "raw", "compact", *_SCALES, *_BYTE_UNITS)}
-FORMATS = ("exact", "raw", "compact", *_SCALES, *_BYTE_UNITS)
+_FORMAT = re.compile(r"^(exact|raw|compact|percent|k|m|g|t|b|kb|mb|gb|kib|mib|gib)(\d?)$", re.IGNORECASE)
+_CANONICAL = {name.lower(): name for name in ("exact", "raw", "compact", "percent", *_SCALES, *_BYTE_UNITS)}
+FORMATS = ("exact", "raw", "compact", "percent", *_SCALES, *_BYTE_UNITS)
+ROW_TOTALS = {
+    "params": "params",
+    "trainable": "trainable_params",
+    "non_trainable": "non_trainable_params",
+    "weights": "weights",
+    "biases": "biases",
+    "macs": "macs",
+    "activations": "activations",
+    "memory": "activation_memory",
+}
+"""The total a row figure is a share of (``percent``)."""
 _NAME = re.compile(r"^[^\s/:]+$")
 
 
@@ -317,6 +330,21 @@ def format_figure(value: int | str, fmt: str = "exact") -> str:
     raise FigureError(f"unknown format {fmt!r}")
 
 
+def percent(value: int, total: int, digits: str = "") -> str:
+    """``value`` as a share of ``total``: ``74.3%`` (``digits`` decimals, 1 by default)."""
+    places = min(int(digits), 6) if digits else 1
+    if not total:
+        return "n/a"
+    share = (Decimal(value) * 100 / Decimal(total)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    return f"{share:.{places}f}%"
+
+
 def resolve(summary: dict[str, Any], reference: Reference) -> str:
-    """The text for ``reference`` (``lookup`` then ``format_figure``)."""
-    return format_figure(lookup(summary, reference), reference.format)
+    """The text for ``reference`` (``lookup`` then ``format_figure``; ``percent`` divides
+    by the matching total)."""
+    value = lookup(summary, reference)
+    base = reference.format.rstrip("0123456789")
+    if base == "percent" and isinstance(value, int):
+        key = reference.figure if reference.row is None else ROW_TOTALS[reference.figure]
+        return percent(value, summary["totals"][key], reference.format[len(base) :])
+    return format_figure(value, reference.format)
