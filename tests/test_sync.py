@@ -49,7 +49,7 @@ def outside(text: str) -> list[str]:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
+def readme_dir(tmp_path: Path) -> Path:
     (tmp_path / "specs").mkdir()
     shutil.copy(DATA / "vgg16.cnn", tmp_path / "specs" / "vgg16.cnn")
     (tmp_path / "specs" / "tiny.cnn").write_text(TINY, encoding="utf-8")
@@ -62,10 +62,10 @@ def cnntable(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           encoding="utf-8", cwd=cwd, timeout=60)
 
 
-def test_sync_preserves_every_other_byte(project: Path) -> None:
-    result = cnntable("sync", "README.md", cwd=project)
+def test_sync_preserves_every_other_byte(readme_dir: Path) -> None:
+    result = cnntable("sync", "README.md", cwd=readme_dir)
     assert result.returncode == 0, result.stderr
-    new = (project / "README.md").read_bytes()
+    new = (readme_dir / "README.md").read_bytes()
     text = new.decode("utf-8")
     assert outside(text) == outside(README)
     assert text.endswith("no final newline ✓")
@@ -80,26 +80,26 @@ def test_sync_preserves_every_other_byte(project: Path) -> None:
     assert "<strong>Total params:</strong> 138,357,544" in html
 
 
-def test_check_stale_then_current(project: Path) -> None:
-    before = (project / "README.md").read_bytes()
-    stale = cnntable("sync", "--check", "README.md", cwd=project)
+def test_check_stale_then_current(readme_dir: Path) -> None:
+    before = (readme_dir / "README.md").read_bytes()
+    stale = cnntable("sync", "--check", "README.md", cwd=readme_dir)
     assert stale.returncode == 1
     assert stale.stdout.startswith("--- a/README.md\n+++ b/README.md\n")
     assert "-stale text" in stale.stdout and "+| conv3-64 x 2 | 224x224x64 | 38,720 |" in stale.stdout
-    assert (project / "README.md").read_bytes() == before
-    assert cnntable("sync", "README.md", cwd=project).returncode == 0
-    current = cnntable("sync", "--check", "README.md", cwd=project)
+    assert (readme_dir / "README.md").read_bytes() == before
+    assert cnntable("sync", "README.md", cwd=readme_dir).returncode == 0
+    current = cnntable("sync", "--check", "README.md", cwd=readme_dir)
     assert current.returncode == 0 and current.stdout == "" and current.stderr == ""
 
 
-def test_sync_is_idempotent_and_spec_paths_are_relative_to_the_readme(project: Path) -> None:
-    assert cnntable("sync", str(project / "README.md"), cwd=project.parent).returncode == 0
-    first = (project / "README.md").read_bytes()
-    assert cnntable("sync", "README.md", cwd=project).returncode == 0
-    assert (project / "README.md").read_bytes() == first
+def test_sync_is_idempotent_and_spec_paths_are_relative_to_the_readme(readme_dir: Path) -> None:
+    assert cnntable("sync", str(readme_dir / "README.md"), cwd=readme_dir.parent).returncode == 0
+    first = (readme_dir / "README.md").read_bytes()
+    assert cnntable("sync", "README.md", cwd=readme_dir).returncode == 0
+    assert (readme_dir / "README.md").read_bytes() == first
 
 
-def test_rst_blocks(project: Path) -> None:
+def test_rst_blocks(readme_dir: Path) -> None:
     source = (
         "Title\n=====\n\n"
         ".. cnn-breakdown-sync: specs/tiny.cnn columns=name,params\n"
@@ -109,9 +109,9 @@ def test_rst_blocks(project: Path) -> None:
         ".. end cnn-breakdown-sync\n"
         "\nEnde ü\n"
     )
-    (project / "index.rst").write_text(source, encoding="utf-8")
-    assert cnntable("sync", "index.rst", cwd=project).returncode == 0
-    text = (project / "index.rst").read_text(encoding="utf-8")
+    (readme_dir / "index.rst").write_text(source, encoding="utf-8")
+    assert cnntable("sync", "index.rst", cwd=readme_dir).returncode == 0
+    text = (readme_dir / "index.rst").read_text(encoding="utf-8")
     from docutils import nodes
     from docutils.core import publish_doctree
 
@@ -142,59 +142,59 @@ def test_rst_blocks(project: Path) -> None:
          r"README.md:4: format 'rst' cannot go in this file"),
     ],
 )
-def test_errors_leave_the_file_unchanged(project: Path, block: str, message: str) -> None:
-    (project / "specs" / "bad.cnn").write_text("input 4x4x3\nconv3-4\nconv9-4 pad=0\n", encoding="utf-8")
+def test_errors_leave_the_file_unchanged(readme_dir: Path, block: str, message: str) -> None:
+    (readme_dir / "specs" / "bad.cnn").write_text("input 4x4x3\nconv3-4\nconv9-4 pad=0\n", encoding="utf-8")
     good = "<!-- cnn-breakdown: specs/tiny.cnn -->\n<!-- end cnn-breakdown -->\n"
     source = "# T\n" + good + block + "tail\n"
-    (project / "README.md").write_text(source, encoding="utf-8", newline="")
+    (readme_dir / "README.md").write_text(source, encoding="utf-8", newline="")
     for args in (("sync",), ("sync", "--check")):
-        result = cnntable(*args, "README.md", cwd=project)
+        result = cnntable(*args, "README.md", cwd=readme_dir)
         assert result.returncode == 1
         assert re.match(message, result.stderr), result.stderr
         assert "Traceback" not in result.stderr
-        assert (project / "README.md").read_bytes() == source.encode("utf-8")
-    assert sorted(os.listdir(project)) == ["README.md", "specs"]
+        assert (readme_dir / "README.md").read_bytes() == source.encode("utf-8")
+    assert sorted(os.listdir(readme_dir)) == ["README.md", "specs"]
 
 
-def test_other_files_still_synced_after_an_error(project: Path) -> None:
-    (project / "broken.md").write_text("<!-- cnn-breakdown: specs/tiny.cnn -->\n", encoding="utf-8")
-    result = cnntable("sync", "broken.md", "README.md", cwd=project)
+def test_other_files_still_synced_after_an_error(readme_dir: Path) -> None:
+    (readme_dir / "broken.md").write_text("<!-- cnn-breakdown: specs/tiny.cnn -->\n", encoding="utf-8")
+    result = cnntable("sync", "broken.md", "README.md", cwd=readme_dir)
     assert result.returncode == 1 and "broken.md:1:" in result.stderr
-    assert "stale text" not in (project / "README.md").read_text(encoding="utf-8")
+    assert "stale text" not in (readme_dir / "README.md").read_text(encoding="utf-8")
 
 
-def test_missing_readme_and_usage(project: Path) -> None:
-    assert cnntable("sync", "NOPE.md", cwd=project).returncode == 1
-    assert cnntable("sync", cwd=project).returncode == 2
-    assert cnntable("sync", "--bogus", "README.md", cwd=project).returncode == 2
+def test_missing_readme_and_usage(readme_dir: Path) -> None:
+    assert cnntable("sync", "NOPE.md", cwd=readme_dir).returncode == 1
+    assert cnntable("sync", cwd=readme_dir).returncode == 2
+    assert cnntable("sync", "--bogus", "README.md", cwd=readme_dir).returncode == 2
 
 
-def test_atomic_write_failure_keeps_the_original(project: Path, monkeypatch: pytest.MonkeyPatch,
+def test_atomic_write_failure_keeps_the_original(readme_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     def broken_replace(source: str, target: str) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    monkeypatch.chdir(project)
+    monkeypatch.chdir(readme_dir)
     assert sync.main(["README.md"]) == 1
     assert "README.md: cannot write: No space left on device" in capsys.readouterr().err
-    assert (project / "README.md").read_bytes() == README.encode("utf-8")
-    assert sorted(os.listdir(project)) == ["README.md", "specs"]
+    assert (readme_dir / "README.md").read_bytes() == README.encode("utf-8")
+    assert sorted(os.listdir(readme_dir)) == ["README.md", "specs"]
 
 
-def test_atomic_write_keeps_mode_and_symlink_target(project: Path) -> None:
-    real = project / "README.md"
+def test_atomic_write_keeps_mode_and_symlink_target(readme_dir: Path) -> None:
+    real = readme_dir / "README.md"
     os.chmod(real, 0o640)
-    link = project / "LINK.md"
+    link = readme_dir / "LINK.md"
     link.symlink_to("README.md")
-    assert cnntable("sync", "LINK.md", cwd=project).returncode == 0
+    assert cnntable("sync", "LINK.md", cwd=readme_dir).returncode == 0
     assert link.is_symlink() and "stale text" not in real.read_text(encoding="utf-8")
     assert real.stat().st_mode & 0o777 == 0o640
 
 
-def test_files_without_markers_are_untouched(project: Path) -> None:
-    plain = project / "OTHER.md"
+def test_files_without_markers_are_untouched(readme_dir: Path) -> None:
+    plain = readme_dir / "OTHER.md"
     plain.write_bytes(b"# nothing here\r\n")
     before = plain.stat().st_mtime_ns
-    assert cnntable("sync", "OTHER.md", cwd=project).returncode == 0
+    assert cnntable("sync", "OTHER.md", cwd=readme_dir).returncode == 0
     assert plain.read_bytes() == b"# nothing here\r\n" and plain.stat().st_mtime_ns == before
