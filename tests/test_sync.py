@@ -198,3 +198,21 @@ def test_files_without_markers_are_untouched(readme_dir: Path) -> None:
     before = plain.stat().st_mtime_ns
     assert cnntable("sync", "OTHER.md", cwd=readme_dir).returncode == 0
     assert plain.read_bytes() == b"# nothing here\r\n" and plain.stat().st_mtime_ns == before
+
+
+def test_pre_commit_hooks_file() -> None:
+    yaml = pytest.importorskip("yaml")
+    hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    by_id = {hook["id"]: hook for hook in hooks}
+    assert by_id["cnntable-sync"]["entry"] == "cnntable sync"
+    assert by_id["cnntable-sync-check"]["entry"] == "cnntable sync --check"
+    for hook in hooks:
+        assert re.search(hook["files"], "README.md") and re.search(hook["files"], "docs/x.rst")
+        assert not re.search(hook["files"], "specs/vgg16.cnn")
+
+
+def test_docs_show_markers_without_triggering_them() -> None:
+    docs = Path(__file__).parent.parent / "docs"
+    text = (docs / "readmes.md").read_text(encoding="utf-8")
+    assert "<!-- cnn-breakdown:" in text
+    assert find_blocks(split_lines(text), "markdown") == []
