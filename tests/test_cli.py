@@ -22,8 +22,8 @@ SCRIPT = Path(sys.executable).with_name("cnntable.exe" if os.name == "nt" else "
 def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None, script: bool = False,
         cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     command = [str(SCRIPT)] if script else [sys.executable, "-m", "sphinx_cnntable"]
-    environment = {**os.environ, **(env or {})}
-    environment.pop("NO_COLOR", None) if env is None or "NO_COLOR" not in env else None
+    environment = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    environment.update(env or {})
     return subprocess.run(
         [*command, *args], input=stdin, capture_output=True, text=True, encoding="utf-8",
         env=environment, cwd=cwd, timeout=60,

@@ -7,9 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from myst_parser import mocking
 
 from sphinx_cnntable.markers import find_blocks, split_lines
 from sphinx_cnntable.readme import live_text
+
+MYST_EMITS_INCLUDE_READ = "include-read" in Path(mocking.__file__).read_text(encoding="utf-8")
 
 
 @pytest.mark.sphinx("html", testroot="readme", freshenv=True)
@@ -28,6 +31,8 @@ def test_readme_tables_are_live_and_shown_once(app: Any, tables: Any) -> None:
     assert "&lt;!-- cnn-breakdown: specs/vgg16.cnn --&gt;" in readme  # the fenced example stays code
     assert readme.index("Text before.") < readme.index("<table") < readme.index("Text after.")
 
+    if not MYST_EMITS_INCLUDE_READ:
+        pytest.skip("this myst-parser does not emit include-read for {include}")
     for page in ("included.html", "guide/page.html"):
         html = (out / page).read_text(encoding="utf-8")
         (tiny,) = tables(html)
