@@ -1,0 +1,461 @@
+"""The ``cnn-breakdown`` directive in real Sphinx builds (reST and MyST)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from sphinx.util.console import strip_escape_sequences
+
+from conftest import ROOTS, read_tables
+
+# Published VGG-16 figures (Simonyan & Zisserman 2014, configuration D; torchvision vgg16).
+VGG16_PARAMS = "138,357,544"
+VGG16_CONV1_1 = "1,792"  # 3*3*3*64 = 1,728 weights + 64 biases
+VGG16_CONV3_1 = "295,168"  # first conv3-256: 3*3*128*256 + 256
+VGG16_FC1 = "102,764,544"  # 7*7*512*4096 + 4096
+VGG16_ACTIVATIONS = "15,237,608"
+VGG16_MACS = "15,470,264,320"
+
+SMALL = """
+input 32x32x3
+stem:
+  conv3-16
+  bn
+  relu
+conv3-32 x2
+maxpool
+fc-10
+"""
+
+
+def _directive(options: str = "", spec: str = SMALL, title: str = "Small") -> str:
+    body = "\n".join("   " + line if line else "" for line in spec.strip("\n").splitlines())
+    option_lines = "".join(f"   {line}\n" for line in options.strip().splitlines())
+    return f"Page\n====\n\n.. cnn-breakdown:: {title}\n{option_lines}\n{body}\n"
+
+
+def _html(app, name: str = "index") -> str:
+    return (Path(app.outdir) / f"{name}.html").read_text(encoding="utf-8")
+
+
+def _warnings(app) -> list[str]:
+    text = strip_escape_sequences(app.warning.getvalue())
+    return [line for line in text.splitlines() if "WARNING" in line or "ERROR" in line]
+
+
+def _only_table(app):
+    (table,) = [t for t in read_tables(_html(app)) if "cnntable" in t.classes]
+    return table
+
+
+# ----------------------------------------------------------------------------- HTML
+
+
+@pytest.mark.sphinx("html", testroot="basic", freshenv=True)
+def test_vgg16_html_figures(app) -> None:
+    app.build()
+    assert _warnings(app) == []
+    vgg, from_file, nested = read_tables(_html(app))
+    assert vgg.caption == "VGG-16 (configuration D)"
+    assert vgg.attrs["id"] == "vgg16"
+    assert {"cnntable", "longtable"} <= set(vgg.classes)
+    assert vgg.headers == ["Layer", "Output shape", "Activations", "Params", "MACs"]
+    assert vgg.cell("conv1_1", "Params") == VGG16_CONV1_1
+    assert vgg.cell("conv1_1", "Output shape") == "224x224x64"
+    assert vgg.cell("conv3_1", "Params") == VGG16_CONV3_1
+    assert vgg.cell("fc1", "Params") == VGG16_FC1
+    assert vgg.totals["Total params"] == VGG16_PARAMS
+    assert vgg.totals["Activations (elements, input included)"] == VGG16_ACTIVATIONS
+    assert vgg.totals["MACs (conv and fc multiply-accumulates)"] == VGG16_MACS
+    assert [row.texts for row in from_file.body] == [row.texts for row in vgg.body]
+    assert nested.headers == ["Layer", "Output shape", "Params"]
+
+
+@pytest.mark.sphinx("html", testroot="basic", freshenv=True)
+def test_html_structure_and_classes(app) -> None:
+    app.build()
+    html = _html(app)
+    vgg, _, nested = read_tables(html)
+    assert len(vgg.head) == 1 and vgg.layers and vgg.totals
+    conv = next(row for row in vgg.layers if row.cells[0].text == "conv1_1")
+    assert {"cnntable-layer", "cnntable-depth-0"} <= set(conv.classes)
+    assert [("cnntable-num" in cell.classes) for cell in conv.cells] == [False, False, True, True, True]
+    assert ["cnntable-num" in cell.classes for cell in vgg.head[0].cells] == [False, False, True, True, True]
+    assert conv.cells[3].titles == ["1,728 + 64 = 1,792"]
+    totals = [row for row in vgg.body if "cnntable-total" in row.classes]
+    assert "cnntable-total-first" in totals[0].classes
+    assert totals[0].cells[0].colspan == 4 and "cnntable-num" in totals[0].cells[1].classes
+    assert vgg.body.index(totals[0]) == len(vgg.layers)  # totals come last
+    stem = next(row for row in nested.layers if row.cells[0].text == "stem")
+    assert "cnntable-group" in stem.classes
+    inner = next(row for row in nested.layers if row.cells[0].text.endswith("conv3-16"))
+    assert "cnntable-depth-1" in inner.classes and inner.cells[0].text.startswith("\u00b7")
+    assert any("cnntable-merge" in row.classes for row in nested.layers)
+    assert re.search(r'<a class="reference internal" href="#vgg16"><span class="std std-numref">Table \d+</span>', html)
+    assert '<link rel="stylesheet" type="text/css" href="_static/cnntable.css' in html
+    assert (Path(app.outdir) / "_static" / "cnntable.css").is_file()
+
+
+@pytest.mark.sphinx("html", testroot="basic", freshenv=True)
+def test_myst_gives_the_same_figures(app) -> None:
+    app.build()
+    rst_tables = read_tables(_html(app))[:2]
+    md_tables = read_tables(_html(app, "vgg-md"))
+    assert len(md_tables) == 2
+    for rst, md in zip(rst_tables, md_tables):
+        assert md.caption == rst.caption
+        assert md.headers == rst.headers
+        assert [row.texts for row in md.body] == [row.texts for row in rst.body]
+    assert md_tables[0].attrs["id"] == "vgg16-md"
+    assert md_tables[0].totals["Total params"] == VGG16_PARAMS
+
+
+# ----------------------------------------------------------------------------- other builders
+
+
+@pytest.mark.sphinx("latex", testroot="basic", freshenv=True)
+def test_latex_longtable(app) -> None:
+    app.build()
+    assert _warnings(app) == []
+    tex = next(Path(app.outdir).glob("*.tex")).read_text(encoding="utf-8")
+    assert r"\begin{longtable}{|l|l|r|r|r|}" in tex
+    assert r"\endhead" in tex  # header repeated on every page
+    for figure in (VGG16_CONV1_1, VGG16_CONV3_1, VGG16_FC1, VGG16_PARAMS, VGG16_MACS):
+        assert figure in tex
+    assert r"\label{\detokenize{index:vgg16}}" in tex
+    assert not list(Path(app.outdir).rglob("cnntable.css"))
+
+
+@pytest.mark.sphinx("text", testroot="basic", freshenv=True)
+def test_text_output(app) -> None:
+    app.build()
+    assert _warnings(app) == []
+    text = (Path(app.outdir) / "index.txt").read_text(encoding="utf-8")
+    for figure in (VGG16_CONV1_1, VGG16_CONV3_1, VGG16_FC1, VGG16_PARAMS, VGG16_MACS, VGG16_ACTIVATIONS):
+        assert figure in text
+    assert re.search(r"\| conv1_1 +\| 224x224x64 +\| 3,211,264 +\| 1,792 +\|", text)
+    assert re.search(r"\| \*\*Total params\*\* +\| 138,357,544 +\|", text)
+    assert re.search(r"\| \u00b7\u00a0conv3-16 +\|", text)
+    assert "**stem**" in text
+
+
+@pytest.mark.parametrize("buildername", ["man", "texinfo", "singlehtml", "dirhtml", "xml", "epub"])
+def test_every_builder_builds_without_warnings(make_app, tmp_path: Path, buildername: str) -> None:
+    srcdir = tmp_path / "src"
+    shutil.copytree(ROOTS / "test-basic", srcdir)
+    if buildername == "epub":
+        (srcdir / "conf.py").write_text((srcdir / "conf.py").read_text() + "version = '1'\ncopyright = 'x'\n")
+    app = make_app(buildername, srcdir=srcdir, builddir=tmp_path / "out", freshenv=True)
+    app.build()
+    assert _warnings(app) == []
+    written = "".join(p.read_text(encoding="utf-8", errors="replace") for p in Path(app.outdir).rglob("*") if p.is_file()
+                      and p.suffix in {".1", ".texi", ".html", ".xhtml", ".xml"})
+    assert VGG16_PARAMS in written
+
+
+# ----------------------------------------------------------------------------- options
+
+
+def test_option_input(project) -> None:
+    table = _only_table(project(_directive(":input: 64x64x3")))
+    assert table.cell("input", "Output shape") == "64x64x3"
+    assert table.cell("fc-10", "Params") == f"{32 * 32 * 32 * 10 + 10:,}"
+
+
+def test_option_name_and_numref(project) -> None:
+    text = _directive(":name: small") + "\nSee :numref:`small` and :ref:`small`.\n"
+    app = project(text)
+    assert _warnings(app) == []
+    html = _html(app)
+    assert _only_table(app).attrs["id"] == "small"
+    assert '<a class="reference internal" href="#small"><span class="std std-numref">Table 1</span>' in html
+    assert '<span class="std std-ref">Small</span>' in html
+
+
+def test_option_class(project) -> None:
+    classes = _only_table(project(_directive(":class: wide striped"))).classes
+    assert {"wide", "striped", "cnntable", "longtable"} <= set(classes)
+
+
+def test_option_bias(project) -> None:
+    table = _only_table(project(_directive(":bias: no")))
+    conv = next(row for row in table.layers if row.cells[0].text.endswith("conv3-16"))
+    assert conv.cells[3].text == "432"  # 3*3*3*16, no biases
+    with_bias = _only_table(project(_directive(":bias: yes")))
+    conv = next(row for row in with_bias.layers if row.cells[0].text.endswith("conv3-16"))
+    assert conv.cells[3].text == "448"
+
+
+def test_option_dtype(project) -> None:
+    table = _only_table(project(_directive(":columns: name, activations, memory\n:dtype: float16")))
+    assert table.headers == ["Layer", "Activations", "Memory (float16, B)"]
+    assert table.cell("input", "Memory (float16, B)") == f"{32 * 32 * 3 * 2:,}"
+    assert "Activation memory (float16)" in table.totals
+
+
+def test_option_columns(project) -> None:
+    table = _only_table(project(_directive(":columns: name, layer, weights, biases, rf")))
+    assert table.headers == ["Layer", "Type", "Weights", "Biases", "Receptive field"]
+    assert table.cell("input", "Receptive field") == "1"
+
+
+def test_option_formulas(project) -> None:
+    table = _only_table(project(_directive(":formulas:")))
+    conv = next(row for row in table.layers if row.cells[0].text.endswith("conv3-16"))
+    assert conv.cells[3].text == "432 + 16 = 448"
+    assert all(not cell.titles for row in table.body for cell in row.cells)
+    plain = _only_table(project(_directive("")))
+    conv = next(row for row in plain.layers if row.cells[0].text.endswith("conv3-16"))
+    assert conv.cells[3].text == "448" and conv.cells[3].titles == ["432 + 16 = 448"]
+
+
+def test_option_numbers(project) -> None:
+    table = _only_table(project(_directive(":numbers: compact")))
+    assert table.cell("input", "Activations") == "3072"
+    assert table.cell("fc-10", "Params") == "82K"  # 81,930
+    mixed = _only_table(project(_directive(":numbers: exact, params=compact")))
+    assert mixed.cell("fc-10", "Params") == "82K"
+    assert mixed.cell("fc-10", "MACs") == "81,920"
+
+
+def test_option_precision(project) -> None:
+    table = _only_table(project(_directive(":numbers: compact\n:precision: 3")))
+    assert table.cell("fc-10", "Params") == "81.9K"  # 81,930
+
+
+def test_option_fold(project) -> None:
+    names = [row.cells[0].text for row in _only_table(project(_directive(":fold:"))).layers]
+    assert "conv3-32 x 2" in names and names.count("conv3-32") == 0
+    unfolded = [row.cells[0].text for row in _only_table(project(_directive(""))).layers]
+    assert unfolded.count("conv3-32") == 2
+
+
+def test_option_hide_empty(project) -> None:
+    names = [row.cells[0].text for row in _only_table(project(_directive(":hide-empty:"))).layers]
+    assert "input" not in names and "maxpool" not in names
+    assert not any(name.endswith("relu") for name in names)
+    assert "fc-10" in names
+
+
+def test_option_depth(project) -> None:
+    names = [row.cells[0].text for row in _only_table(project(_directive(":depth: 1"))).layers]
+    assert "stem" in names and not any("\u00b7" in name for name in names)
+
+
+def test_option_no_totals(project) -> None:
+    table = _only_table(project(_directive(":no-totals:")))
+    assert table.totals == {} and table.layers
+
+
+def test_option_chart_is_accepted(project) -> None:
+    app = project(_directive(":chart: params, macs"))
+    assert _warnings(app) == []
+    assert _only_table(app).totals
+
+
+def test_flags_accept_yes_and_no(project) -> None:
+    table = _only_table(project(_directive(":no-totals: no\n:fold: yes")))
+    assert table.totals and any(row.cells[0].text == "conv3-32 x 2" for row in table.layers)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (":input: banana", ":input:"),
+        (":bias: maybe", ":bias: expected yes or no"),
+        (":dtype: float7", ":dtype: unknown dtype"),
+        (":columns: name, flops", ":columns: unknown column"),
+        (":numbers: roughly", ":numbers: unknown number format"),
+        (":precision: 0", ":precision: expected a whole number from 1 to 20"),
+        (":precision: two", ":precision: expected a whole number"),
+        (":depth: -1", ":depth: expected a whole number 1 or more"),
+        (":formulas: please", ":formulas: expected no value"),
+        (":file:", ":file: needs a path"),
+    ],
+)
+def test_bad_option_warns_at_the_directive_line(project, option: str, message: str) -> None:
+    app = project(_directive(option, spec="" if option == ":file:" else SMALL))
+    (warning,) = _warnings(app)
+    assert warning.startswith(f"{Path(app.srcdir) / 'index.rst'}:4: WARNING: cnn-breakdown: ")
+    assert message in warning and warning.endswith("[cnntable.option]")
+    assert read_tables(_html(app)) == []
+
+
+# ----------------------------------------------------------------------------- error locations
+
+BAD_SPEC = """input 32x32x3
+conv3-16
+
+relu
+conv3-16 frobnicate=1
+fc-10"""  # the 5th line is wrong
+
+
+def _spec_warning(app, source: str, line: int) -> str:
+    (warning,) = _warnings(app)
+    assert warning.startswith(f"{Path(app.srcdir) / source}:{line}: WARNING: cnn-breakdown: conv3-16: unknown keyword")
+    assert warning.endswith("[cnntable.spec]")
+    return warning
+
+
+def test_error_location_rst(project) -> None:
+    app = project(_directive(":columns: name, params\n:numbers: exact", spec=BAD_SPEC))
+    # 1 Page, 2 ====, 3 blank, 4 directive, 5-6 options, 7 blank, 8 spec line 1
+    _spec_warning(app, "index.rst", 12)
+    assert read_tables(_html(app)) == []
+
+
+def test_error_location_rst_nested_and_included(project) -> None:
+    nested = "Page\n====\n\n.. note::\n\n   .. cnn-breakdown::\n      :numbers: exact\n\n" + "".join(
+        f"      {line}\n" if line else "\n" for line in BAD_SPEC.splitlines()
+    )
+    _spec_warning(project(nested), "index.rst", 13)
+    included = "Page\n====\n\nText.\n\n.. include:: part.txt\n"
+    part = "Intro.\n\n" + _directive(":numbers: exact", spec=BAD_SPEC).split("\n", 3)[3]
+    _spec_warning(project(included, files={"part.txt": part}), "part.txt", 10)
+
+
+MYST_CASES = {
+    "options as :key: lines": (
+        "# Page\n\n```{cnn-breakdown} Bad\n:columns: name, params\n:numbers: exact\n\n" + BAD_SPEC + "\n```\n",
+        11,
+    ),
+    "options as yaml block": (
+        "# Page\n\n```{cnn-breakdown} Bad\n---\ncolumns: name, params\nnumbers: exact\n---\n" + BAD_SPEC + "\n```\n",
+        12,
+    ),
+    "yaml block then blank line": (
+        "# Page\n\n```{cnn-breakdown} Bad\n---\ncolumns: name, params\n---\n\n" + BAD_SPEC + "\n```\n",
+        12,
+    ),
+    "no options": ("# Page\n\n```{cnn-breakdown}\n" + BAD_SPEC + "\n```\n", 8),
+    "colon fence inside a note": (
+        "# Page\n\n::::{note}\nText.\n\n:::{cnn-breakdown} Bad\n:numbers: exact\n\n" + BAD_SPEC + "\n:::\n::::\n",
+        13,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MYST_CASES)
+def test_error_location_myst(project, case: str) -> None:
+    text, line = MYST_CASES[case]
+    app = project(text, md=True, conf='myst_enable_extensions = ["colon_fence"]\n')
+    _spec_warning(app, "index.md", line)
+    assert text.splitlines()[line - 1] == "conv3-16 frobnicate=1"
+
+
+def test_error_location_file(project) -> None:
+    app = project(_directive(":file: specs/bad.cnn", spec=""), files={"specs/bad.cnn": BAD_SPEC + "\n"})
+    _spec_warning(app, "specs/bad.cnn", 5)
+
+
+def test_suppress_warnings(project) -> None:
+    app = project(_directive("", spec=BAD_SPEC) + "\nAfter the table.\n", conf='suppress_warnings = ["cnntable.spec"]\n')
+    assert _warnings(app) == []
+    html = _html(app)
+    assert "After the table." in html and read_tables(html) == []
+
+
+def test_keep_warnings_shows_an_error_paragraph(project) -> None:
+    app = project(_directive("", spec=BAD_SPEC), conf="keep_warnings = True\n")
+    assert len(_warnings(app)) == 1
+    assert re.search(r'<p class="cnntable-error">cnn-breakdown: conv3-16: unknown keyword', _html(app))
+
+
+def test_engine_limit_is_a_warning_not_a_traceback(project) -> None:
+    app = project(_directive("", spec="input 8x8x3\nrepeat 99999999:\n  relu"))
+    (warning,) = _warnings(app)
+    assert f"{Path(app.srcdir) / 'index.rst'}:7: WARNING: cnn-breakdown:" in warning
+
+
+# ----------------------------------------------------------------------------- :file:
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({}, "spec file 'specs/net.cnn' not found"),
+        ({"specs/net.cnn/x": "input 8x8x3"}, "spec file 'specs/net.cnn' is not a file"),
+        ({"specs/net.cnn": b"input 8x8x3\nconv3-8 \xff\n"}, "spec file 'specs/net.cnn' is not UTF-8"),
+    ],
+)
+def test_file_problems(project, files: dict, message: str) -> None:
+    app = project(_directive(":file: specs/net.cnn", spec=""), files=files)
+    (warning,) = _warnings(app)
+    assert warning.startswith(f"{Path(app.srcdir) / 'index.rst'}:4: WARNING: cnn-breakdown: {message}")
+    assert warning.endswith("[cnntable.file]")
+
+
+def test_file_over_the_size_limit(project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sphinx_cnntable.directive.MAX_SPEC_BYTES", 16)
+    app = project(_directive(":file: net.cnn", spec=""), files={"net.cnn": "input 8x8x3\nconv3-8\nrelu\n"})
+    (warning,) = _warnings(app)
+    assert "spec file 'net.cnn' is larger than the limit of 16 bytes" in warning
+
+
+def test_file_and_content_together(project) -> None:
+    app = project(_directive(":file: net.cnn"), files={"net.cnn": SMALL})
+    (warning,) = _warnings(app)
+    assert ":4: WARNING: cnn-breakdown: give the spec as content or in :file:, not both" in warning
+    assert warning.endswith("[cnntable.option]")
+
+
+def test_no_spec_at_all(project) -> None:
+    (warning,) = _warnings(project(_directive("", spec="")))
+    assert ":4: WARNING: cnn-breakdown: no spec" in warning
+
+
+def test_file_relative_to_the_document(project) -> None:
+    text = "Page\n====\n\n.. toctree::\n\n   sub/page\n"
+    page = _directive(":file: net.cnn", spec="")
+    app = project(text, files={"sub/page.rst": page, "sub/net.cnn": SMALL})
+    assert _warnings(app) == []
+    (table,) = read_tables(_html(app, "sub/page"))
+    assert table.cell("fc-10", "Params") == "81,930"  # 16*16*32*10 + 10 (/ in :file: would be the source dir)
+
+
+def test_editing_the_file_rebuilds_the_page(make_app, tmp_path: Path) -> None:
+    srcdir, outdir = tmp_path / "src", tmp_path / "out"
+    shutil.copytree(ROOTS / "test-basic", srcdir)
+    first = make_app("html", srcdir=srcdir, builddir=outdir)
+    first.build()
+    first.cleanup()
+    assert read_tables(_html(first))[1].totals["Total params"] == VGG16_PARAMS
+    spec = srcdir / "specs" / "vgg16.cnn"
+    spec.write_text(spec.read_text().replace("fc3: fc-1000", "fc3: fc-10"), encoding="utf-8")
+    second = make_app("html", srcdir=srcdir, builddir=outdir)
+    second.build()
+    second.cleanup()
+    assert "0 added, 2 changed, 0 removed" in second.status.getvalue()
+    expected = f"{138_357_544 - 4_097_000 + 4096 * 10 + 10:,}"
+    assert read_tables(_html(second))[1].totals["Total params"] == expected
+    assert read_tables(_html(second, "vgg-md"))[1].totals["Total params"] == expected
+    assert read_tables(_html(second))[0].totals["Total params"] == VGG16_PARAMS
+    third = make_app("html", srcdir=srcdir, builddir=outdir)
+    third.build()
+    third.cleanup()
+    assert "0 added, 0 changed, 0 removed" in third.status.getvalue()
+
+
+# ----------------------------------------------------------------------------- parallel
+
+
+def test_parallel_build_matches_serial(make_app, tmp_path: Path) -> None:
+    pages: dict[str, dict[str, str]] = {}
+    for parallel in (0, 2):
+        srcdir = tmp_path / f"src{parallel}"
+        shutil.copytree(ROOTS / "test-parallel", srcdir)
+        app = make_app("html", srcdir=srcdir, builddir=tmp_path / f"out{parallel}", parallel=parallel, freshenv=True)
+        app.build()
+        app.cleanup()
+        assert _warnings(app) == []
+        if parallel:  # the reading really was split between workers
+            assert re.search(r"reading sources\.\.\. \[ *\d+%\] \S+ \.\. \S+", strip_escape_sequences(app.status.getvalue()))
+        pages[str(parallel)] = {p.name: p.read_text(encoding="utf-8") for p in Path(app.outdir).glob("*.html")}
+    assert pages["0"].keys() == pages["2"].keys() and len(pages["0"]) >= 9
+    for name, html in pages["0"].items():
+        assert pages["2"][name] == html, name
+    assert "Table 4" in pages["0"]["index.html"]
