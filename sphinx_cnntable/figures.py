@@ -12,9 +12,9 @@ Formats (``FORMAT``, case-insensitive):
 ``raw``         the integer as is                                ``138357544``
 ``compact``     CS231n style, 2 significant digits               ``140M``
 ``compactN``    ... with N significant digits                    ``138M`` (N=3)
-``K M G T``     value / 10^3, 10^6, 10^9, 10^12, up to 3         ``15.47 G``
+``K M G T``     value / 10^3, 10^6, 10^9, 10^12, up to 3         ``15.47``
                 decimals, trailing zeros dropped
-``KN`` ...      ... with exactly N decimals (0-6)                ``15.470 G`` (G3)
+``KN`` ...      ... with exactly N decimals (0-6)                ``15.470`` (G3)
 ``percent``     share of the breakdown's total, 1 decimal        ``74.3%``
 ``percentN``    ... with N decimals                              ``74.27%`` (N=2)
 ``B``           byte figures: the exact bytes                    ``60,950,432 B``
@@ -23,6 +23,8 @@ Formats (``FORMAT``, case-insensitive):
                 (``MiB3``: 3 decimals)
 ==============  ===============================================  =====================
 
+``K M G T`` give the number alone, so the prose writes the unit it means
+(``:cnn:`vgg16:macs:G` GMACs`` -> "15.47 GMACs"); byte formats include their unit.
 Shapes and receptive fields are text: only ``exact`` and ``raw`` apply to them.
 """
 
@@ -322,7 +324,7 @@ def format_figure(value: int | str, fmt: str = "exact") -> str:
 
         return compact(value, int(digits) if digits else 2)
     if base in _SCALES:
-        return f"{_scaled(value, _SCALES[base], digits, 3, strip=True)} {base}"
+        return _scaled(value, _SCALES[base], digits, 3, strip=True)
     if base == "B":
         return f"{value:,} B"
     if base in _BYTE_UNITS:
