@@ -111,15 +111,40 @@ class _State:
     jump: tuple[int | Fraction, int | Fraction]
 
 
+@dataclass(frozen=True)
+class _Applied:
+    """A layer applied to one input shape: everything a row needs but its place."""
+
+    effect: Effect
+    activations: int
+    formulas: dict[str, str]
+
+
 @dataclass
 class _Context:
+    """The walk's state. ``defaults_version`` changes with every ``default`` line, so
+    the caches (layer text, defaults, input shape) never serve a stale layer;
+    ``running`` holds the sums of the leaf rows so far, so a group's subtotals are a
+    difference (``marks`` keeps the sums at each open group)."""
+
     defaults: dict[str, dict[str, str]]
     defines: dict[str, DefineStatement]
     rows: list[Row] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
-    cache: dict[tuple[str, tuple[tuple[str, tuple[tuple[str, str], ...]], ...]], tuple[object, str]] = field(
-        default_factory=dict
-    )
+    defaults_version: int = 0
+    layers: dict[tuple[str, int], tuple[object, str]] = field(default_factory=dict)
+    applied: dict[tuple[str, int, Shape], _Applied] = field(default_factory=dict)
+    running: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0])
+    marks: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+    def add_leaf(self, row: Row) -> None:
+        self.rows.append(row)
+        running = self.running
+        running[0] += row.weights
+        running[1] += row.biases
+        running[2] += row.non_trainable
+        running[3] += row.macs
+        running[4] += row.activations
 
 
 def parse_shape(text: str, line: int = 1) -> Shape:
@@ -280,6 +305,7 @@ def _default(statement: DefaultStatement, context: _Context, env: Mapping[str, i
         if key not in allowed:
             raise SpecError(statement.line, f"default: unknown keyword {key!r}")
         context.defaults.setdefault(family, {})[key] = value
+    context.defaults_version += 1
 
 
 def _layer_statement(
@@ -308,20 +334,13 @@ def _layer_statement(
 def _apply_layer(
     text: str, label: str | None, line: int, state: _State, context: _Context, depth: int, prefix: str | None
 ) -> _State:
-    key = (text, tuple((family, tuple(sorted(values.items()))) for family, values in sorted(context.defaults.items())))
-    try:
-        cached = context.cache.get(key)
-        if cached is None:
-            cached = context.cache[key] = build_layer(text, context.defaults)
-        layer, head = cached
-        effect: Effect = layer.apply(state.shape, head)  # type: ignore[attr-defined]
-    except LayerError as error:
-        raise SpecError(line, str(error)) from None
+    applied = context.applied.get((text, context.defaults_version, state.shape))
+    if applied is None:
+        applied = _apply_new(text, line, state.shape, context)
+    effect = applied.effect
     rf, jump = _step(state, effect)
-    shape = _bounded(effect.output_shape, line, text)
-    formulas = dict(effect.formulas)
-    formulas["activations"] = "*".join(map(str, shape))
-    context.rows.append(
+    shape = effect.output_shape
+    context.add_leaf(
         Row(
             name=label or text,
             kind="layer",
@@ -334,27 +353,44 @@ def _apply_layer(
             biases=effect.biases,
             non_trainable=effect.non_trainable,
             macs=effect.macs,
-            activations=math.prod(shape),
+            activations=applied.activations,
             receptive_field=_whole(rf),
             jump=jump,
-            formulas=formulas,
+            formulas=dict(applied.formulas),
         )
     )
     return _State(shape=shape, rf=rf, jump=jump)
 
 
+def _apply_new(text: str, line: int, shape: Shape, context: _Context) -> _Applied:
+    """Build (or reuse) the layer for ``text`` and apply it to ``shape``; cache the result."""
+    try:
+        built = context.layers.get((text, context.defaults_version))
+        if built is None:
+            built = context.layers[(text, context.defaults_version)] = build_layer(text, context.defaults)
+        layer, head = built
+        effect: Effect = layer.apply(shape, head)  # type: ignore[attr-defined]
+    except LayerError as error:
+        raise SpecError(line, str(error)) from None
+    out = _bounded(effect.output_shape, line, text)
+    formulas = {**effect.formulas, "activations": "*".join(map(str, out))}
+    applied = _Applied(effect=effect, activations=math.prod(out), formulas=formulas)
+    context.applied[(text, context.defaults_version, shape)] = applied
+    return applied
+
+
 def _bounded(shape: Shape, line: int, what: str) -> Shape:
     """Refuse an output size or channel count of more than ``MAX_DIGITS`` digits."""
-    if any(size >= MAX_NUMBER for size in shape):
+    if max(shape) >= MAX_NUMBER:
         raise SpecError(line, f"{what}: the output has a size with more than {MAX_DIGITS} digits")
     return shape
 
 
 def _step(state: _State, effect: Effect) -> tuple[tuple[int | Fraction, int | Fraction], tuple[int | Fraction, int | Fraction]]:
     """``rf_out = rf_in + (k - 1) * jump_in``, ``jump_out = jump_in * stride`` per axis."""
-    rf = tuple(state.rf[a] + (effect.rf_kernel[a] - 1) * state.jump[a] for a in (0, 1))
-    jump = tuple(state.jump[a] * effect.rf_stride[a] for a in (0, 1))
-    return rf, jump  # type: ignore[return-value]
+    (rf_h, rf_w), (jump_h, jump_w) = state.rf, state.jump
+    (k_h, k_w), (s_h, s_w) = effect.rf_kernel, effect.rf_stride
+    return (rf_h + (k_h - 1) * jump_h, rf_w + (k_w - 1) * jump_w), (jump_h * s_h, jump_w * s_w)
 
 
 def _whole(rf: tuple[int | Fraction, int | Fraction]) -> tuple[int, int]:
@@ -366,27 +402,29 @@ def _open_group(
 ) -> int:
     _check_rows(context, line, 1)
     context.rows.append(Row(name=name, kind="group", layer=name, depth=depth, line=line, output_shape=shape, path=path, block=block))
-    return len(context.rows) - 1
+    index = len(context.rows) - 1
+    context.marks[index] = tuple(context.running)
+    return index
 
 
 def _close_group(context: _Context, index: int, state: _State) -> None:
-    """Give a group row its subtotals and its output (the rows after it, at any depth)."""
+    """Give a group row its subtotals (the leaf rows added since it opened, at any
+    depth: the running sums minus those at its opening) and its output."""
     group = context.rows[index]
-    for row in context.rows[index + 1 :]:
-        if row.kind == "group":
-            continue
-        group.weights += row.weights
-        group.biases += row.biases
-        group.non_trainable += row.non_trainable
-        group.macs += row.macs
-        group.activations += row.activations
+    mark = context.marks.pop(index)
+    running = context.running
+    group.weights = running[0] - mark[0]
+    group.biases = running[1] - mark[1]
+    group.non_trainable = running[2] - mark[2]
+    group.macs = running[3] - mark[3]
+    group.activations = running[4] - mark[4]
     group.output_shape = state.shape
     group.receptive_field = _whole(state.rf)
     group.jump = state.jump
 
 
 def _merge_row(context: _Context, name: str, line: int, depth: int, state: _State) -> None:
-    context.rows.append(
+    context.add_leaf(
         Row(
             name=name,
             kind="merge",

@@ -43,6 +43,19 @@ def check_totals(breakdown: Breakdown) -> None:
     assert totals.macs == sum(r.macs for r in leaves)
     assert totals.activations == sum(r.activations for r in leaves)
     assert totals.params == totals.weights + totals.biases + totals.non_trainable_params
+    rows = breakdown.rows
+    for index, group in enumerate(rows):
+        if group.kind != "group":
+            continue
+        members = []
+        for row in rows[index + 1 :]:
+            if row.depth <= group.depth:
+                break
+            if row.kind != "group":
+                members.append(row)
+        assert group.params == sum(row.params for row in members)
+        assert group.macs == sum(row.macs for row in members)
+        assert group.activations == sum(row.activations for row in members)
 
 
 @st.composite

@@ -1,0 +1,87 @@
+"""How ``analyse`` scales with the number of layers.
+
+Run: ``/work/venv/bin/python benchmarks/engine_scaling.py [--profile]``
+
+Two spec shapes at 1,000, 10,000 and 100,000 layers: a flat one (conv3-64 / bn / relu
+lines written out) and one made of nested ``repeat`` blocks (groups with subtotals).
+Prints the best of a few runs, the time per layer, the growth ratios 10k/1k and
+100k/10k (linear is about 10x) and whether 100k layers take under a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import time
+from collections.abc import Callable
+
+from sphinx_cnntable.engine import analyse
+
+SIZES = (1_000, 10_000, 100_000)
+UNIT = ("conv3-64", "bn", "relu")
+
+
+def flat(layers: int) -> str:
+    """``layers`` lines, cycling conv3-64 / bn / relu."""
+    lines = ["input 32x32x64"]
+    lines.extend(UNIT[i % 3] for i in range(layers))
+    return "\n".join(lines) + "\n"
+
+
+def repeated(layers: int) -> str:
+    """``repeat`` blocks, two deep: stages of 10 blocks of conv3-64 / bn / relu / conv1-64 / bn."""
+    blocks = layers // 50
+    return (
+        "input 32x32x64\n"
+        f"repeat {blocks}:\n"
+        "  stage: repeat 10:\n"
+        "    conv3-64\n"
+        "    bn\n"
+        "    relu\n"
+        "    conv1-64\n"
+        "    bn\n"
+    )
+
+
+def best_time(text: str, runs: int) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        analyse(text)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def report(name: str, make: Callable[[int], str]) -> None:
+    times: dict[int, float] = {}
+    for size in SIZES:
+        text = make(size)
+        runs = 5 if size < 100_000 else 3
+        times[size] = best_time(text, runs)
+        rows = len(analyse(text).rows)
+        print(f"{name:8} {size:>7,} layers ({rows:>7,} rows): {times[size] * 1000:9.1f} ms, "
+              f"{times[size] / size * 1e6:6.2f} us/layer")
+    print(f"{name:8} ratio 10k/1k = {times[10_000] / times[1_000]:.1f}x, "
+          f"100k/10k = {times[100_000] / times[10_000]:.1f}x; "
+          f"100k under 1 s: {'yes' if times[100_000] < 1 else 'NO'}")
+
+
+def profile(text: str) -> None:
+    profiler = cProfile.Profile()
+    profiler.runcall(analyse, text)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(15)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", action="store_true", help="profile the 100k-layer specs")
+    args = parser.parse_args()
+    for name, make in (("flat", flat), ("repeat", repeated)):
+        report(name, make)
+        if args.profile:
+            profile(make(100_000))
+
+
+if __name__ == "__main__":
+    main()
