@@ -1,11 +1,14 @@
-"""Sphinx wiring: the directive, the hover node's visitors, and the stylesheet."""
+"""Sphinx wiring: the directive, the hover node's visitors, the :cnn: role and its
+domain, the chart node, the README marker hook, and the stylesheet."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import chart, domain
 from .directive import CnnBreakdown
+from .readme import register_readme_hook
 from .render_nodes import (
     UnspanCells,
     depart_formula_hint_html,
@@ -36,11 +39,9 @@ def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
     )
     app.add_post_transform(UnspanCells)
     app.connect("builder-inited", _add_stylesheet)
-    # -- the :cnn: role and its domain, and the :chart: node
-    from . import chart, domain
-
     domain.setup(app)
     chart.setup(app)
+    register_readme_hook(app)
     return {
         "version": version,
         "env_version": ENV_VERSION,
