@@ -1,0 +1,113 @@
+"""Reference syntax, lookup and formats of :mod:`sphinx_cnntable.figures` (no Sphinx)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sphinx_cnntable.engine import analyse
+from sphinx_cnntable.figures import FigureError, parse_reference, resolve, summarize
+
+SPECS = Path(__file__).parent / "roots" / "test-role" / "specs"
+GROUPED = summarize(analyse((SPECS / "vgg16.cnn").read_text(encoding="utf-8")))
+FLAT = summarize(analyse("""
+input 224x224x3
+conv1: conv3-64 x2
+maxpool
+conv2: conv3-128 x2
+maxpool
+conv3: conv3-256 x3
+maxpool
+conv4: conv3-512 x3
+maxpool
+conv5: conv3-512 x3
+pool5: maxpool
+fc1: fc-4096
+fc2: fc-4096
+fc3: fc-1000
+"""))
+
+
+@pytest.mark.parametrize("summary", [GROUPED, FLAT], ids=["grouped", "flat"])
+@pytest.mark.parametrize(
+    ("reference", "text"),
+    [
+        ("vgg16:params", "138,357,544"),
+        ("vgg16:params:raw", "138357544"),
+        ("vgg16:params:compact", "140M"),
+        ("vgg16:params:compact3", "138M"),
+        ("vgg16:params:M", "138.358"),
+        ("vgg16:params:M1", "138.4"),
+        ("vgg16/conv3_1:params", "295,168"),
+        ("vgg16/conv3:params", "1,475,328"),  # a group's subtotal, or a labelled repeat's sum
+        ("vgg16:activations", "15,237,608"),
+        ("vgg16:activation_memory", "60,950,432"),
+        ("vgg16:activation_memory:B", "60,950,432 B"),
+        ("vgg16:activation_memory:MiB", "58.13 MiB"),
+        ("vgg16:activation_memory:MB", "60.95 MB"),
+        ("vgg16:memory:GiB3", "0.057 GiB"),
+        ("vgg16:param_memory:MiB", "527.79 MiB"),
+        ("vgg16:macs:G", "15.47"),
+        ("vgg16:macs:G3", "15.470"),
+        ("vgg16:macs", "15,470,264,320"),
+        ("vgg16/fc1:params", "102,764,544"),
+        ("vgg16/fc1:params:percent", "74.3%"),
+        ("vgg16/fc1:params:percent2", "74.27%"),
+        ("vgg16/fc1:trainable", "102,764,544"),
+        ("vgg16/fc1:weights", "102,760,448"),
+        ("vgg16/fc1:biases", "4,096"),
+        ("vgg16/fc1:non_trainable", "0"),
+        ("vgg16/pool5:output_shape", "7x7x512"),
+        ("vgg16/pool5:rf", "212"),
+        ("vgg16:output_shape", "1000"),
+        ("vgg16:input_shape", "224x224x3"),
+        ("vgg16:weights", "138,344,128"),
+        ("vgg16:biases", "13,416"),
+        (" vgg16 : Params : EXACT ", "138,357,544"),
+    ],
+)
+def test_reference_numbers(summary: dict, reference: str, text: str) -> None:
+    assert resolve(summary, parse_reference(reference)) == text
+
+
+def test_grouped_view_subtotals_sum_to_totals() -> None:
+    for name in ("vgg16.cnn",):
+        breakdown = analyse((SPECS / name).read_text(encoding="utf-8"))
+        top = [row for row in breakdown.rows if row.depth < 1]
+        for field in ("params", "macs", "activations", "weights", "biases", "non_trainable"):
+            assert sum(getattr(row, field) for row in top) == sum(getattr(row, field) for row in breakdown.leaves())
+        assert sum(row.params for row in top) == breakdown.totals.params == 138_357_544
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        ("vgg16", "write BREAKDOWN[/ROW]:FIGURE[:FORMAT]"),
+        ("vgg16:params:exact:more", "write BREAKDOWN[/ROW]:FIGURE[:FORMAT]"),
+        ("vgg16/:params", "write BREAKDOWN or BREAKDOWN/ROW"),
+        ("vgg16:bogus", "unknown figure 'bogus'"),
+        ("vgg16/fc1:activation_bytes", "unknown row figure"),
+        ("vgg16:rf", "unknown figure 'rf'"),
+        ("vgg16:params:zz", "unknown format 'zz'"),
+        ("vgg16:params:MiB", "is for byte figures"),
+        ("vgg16/pool5:output_shape:G", "does not apply to output_shape"),
+        ("vgg16:params:exact2", "exact takes no digit"),
+    ],
+)
+def test_bad_references(reference: str, message: str) -> None:
+    with pytest.raises(FigureError, match=__import__("re").escape(message)):
+        parse_reference(reference)
+
+
+def test_unknown_and_ambiguous_rows() -> None:
+    with pytest.raises(FigureError, match=r"has no row 'conv9' \(did you mean"):
+        resolve(GROUPED, parse_reference("vgg16/conv9:params"))
+    with pytest.raises(FigureError, match="4 rows of 'vgg16' are called 'maxpool'"):
+        resolve(FLAT, parse_reference("vgg16/maxpool:params"))
+
+
+def test_summary_is_plain_data() -> None:
+    import pickle
+
+    assert pickle.loads(pickle.dumps(GROUPED)) == GROUPED
