@@ -8,7 +8,7 @@ paragraph in its place).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,7 +30,6 @@ from .domain import note_breakdown  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-FLAGS = ("formulas", "fold", "hide-empty", "no-totals")
 _TRUE = ("", "yes", "true", "on", "1")
 _FALSE = ("no", "false", "off", "0")
 
@@ -47,11 +46,6 @@ class Problem(Exception):
         self.message = message
         self.subtype = subtype
         self.location = location
-
-
-def extra_nodes(breakdown: Breakdown, options: Mapping[str, Any]) -> list[nodes.Node]:
-    """Nodes drawn after the table (the hook for ``:chart:``); none yet."""
-    return []
 
 
 def _text(value: str | None) -> str:
@@ -176,14 +170,15 @@ class CnnBreakdown(SphinxDirective):
         relative, absolute = self.env.relfn2path(name, self.env.docname)
         self.env.note_dependency(relative)
         path = Path(absolute)
-        problem = None
+        text = ""
         if not path.exists():
             problem = f"spec file {relative!r} not found"
         elif not path.is_file():
             problem = f"spec file {relative!r} is not a file"
         elif path.stat().st_size > MAX_SPEC_BYTES:
             problem = f"spec file {relative!r} is larger than the limit of {MAX_SPEC_BYTES:,} bytes"
-        if problem is None:
+        else:
+            problem = None
             try:
                 text = path.read_text(encoding="utf-8-sig")
             except UnicodeDecodeError as error:

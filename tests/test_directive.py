@@ -459,3 +459,15 @@ def test_parallel_build_matches_serial(make_app, tmp_path: Path) -> None:
     for name, html in pages["0"].items():
         assert pages["2"][name] == html, name
     assert "Table 4" in pages["0"]["index.html"]
+
+
+def test_error_location_myst_eval_rst_and_include(project) -> None:
+    text = "# Page\n\n```{eval-rst}\nSome reST.\n\n.. cnn-breakdown:: X\n\n" + "".join(
+        f"   {line}\n" if line else "\n" for line in BAD_SPEC.splitlines()
+    ) + "```\n\n```{include} part.inc.md\n```\n"
+    part = "Para.\n\n```{cnn-breakdown} Y\n:numbers: exact\n\n" + BAD_SPEC + "\n```\n"
+    app = project(text, md=True, files={"part.inc.md": part}, conf='exclude_patterns = ["*.inc.md"]\n')
+    first, second = _warnings(app)
+    assert first.startswith(f"{Path(app.srcdir) / 'index.md'}:12: WARNING: cnn-breakdown: conv3-16: unknown keyword")
+    assert second.startswith(f"{Path(app.srcdir) / 'part.inc.md'}:10: WARNING: cnn-breakdown: conv3-16: unknown keyword")
+    assert text.splitlines()[11] == part.splitlines()[9].join(["   ", ""])
