@@ -231,7 +231,7 @@ def _substitute(text: str, env: Mapping[str, int | str], line: int) -> str:
 
     def value(match: re.Match[str]) -> str:
         try:
-            return str(arith.evaluate(match.group(1), env))
+            return str(arith.evaluate(match.group(1).lower(), env))
         except arith.ArithError as error:
             raise SpecError(line, str(error)) from None
 
@@ -292,6 +292,8 @@ def _default(statement: DefaultStatement, context: _Context, env: Mapping[str, i
     family = "all"
     if words and "=" not in words[0]:
         family = words.pop(0).lower()
+        if family in known_keywords():
+            raise SpecError(statement.line, f"default: write {family}=value, as in 'default bias=no'")
         if family not in FAMILY_WORDS:
             raise SpecError(statement.line, f"default: unknown layer family {family!r} (one of {', '.join(FAMILY_WORDS)})")
     if not words:
@@ -551,7 +553,7 @@ def _call(
     define = context.defines[words[0].lower()]
     if define.name in context.calls:
         chain = " -> ".join([*context.calls, define.name])
-        raise SpecError(statement.line, f"{define.name}: a block cannot call itself ({chain})")
+        raise SpecError(statement.line, f"a block cannot call itself ({chain})")
     bound: dict[str, int | str] = {}
     names = [name for name, _ in define.params]
     positional_done = False
@@ -568,7 +570,8 @@ def _call(
         elif positional_done:
             raise SpecError(statement.line, f"{define.name}: positional value {word!r} after a name=value")
         elif position >= len(names):
-            raise SpecError(statement.line, f"{define.name}: takes {len(names)} values, got more")
+            given = len([w for w in words[1:] if not _ARG.match(w)])
+            raise SpecError(statement.line, f"{define.name}: takes at most {len(names)} value{'s' * (len(names) != 1)}, got {given}")
         else:
             bound[names[position]] = _value(word, statement.line)
     for name, default in define.params:

@@ -21,7 +21,7 @@ _LABEL = re.compile(r"^([A-Za-z_][\w.]*)\s*:(.*)$")
 _REPEAT_HEADER = re.compile(r"^repeat\s+([^:]+?)\s*:(.*)$", re.IGNORECASE)
 _PLAIN_HEADER = re.compile(r"^(residual|add|concat|branch|group)\s*:(.*)$", re.IGNORECASE)
 _DEFINE_HEADER = re.compile(r"^define\s+([A-Za-z_]\w*)((?:\s+[^:]*)?):(.*)$", re.IGNORECASE)
-_COUNT_SUFFIX = re.compile(r"^(.*?\S)\s+(?:[x×]\s*|×)(\S+)$", re.IGNORECASE)
+_COUNT_SUFFIX = re.compile(r"^(.*?\S)(?:\s+x\s*|\s*×\s*)(\S+)$", re.IGNORECASE)
 _PARAM = re.compile(r"^([A-Za-z_]\w*)(?:=(\S+))?$")
 
 

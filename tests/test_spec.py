@@ -143,7 +143,7 @@ def test_parse_tree() -> None:
         ("input 8x8x3\ndefault colour=red", 2, "default: unknown keyword 'colour'"),
         ("input 8x8x3\ndefine b:\n  relu\ndefine B:\n  relu", 4, "block 'b' is defined twice"),
         ("input 8x8x3\ndefine b n:\n  conv1-{n}\nb", 4, "b: missing value for 'n'"),
-        ("input 8x8x3\ndefine b n:\n  conv1-{n}\nb 1 2", 4, "b: takes 1 values, got more"),
+        ("input 8x8x3\ndefine b n:\n  conv1-{n}\nb 1 2", 4, "b: takes at most 1 value, got 2"),
         ("input 8x8x3\ndefine b n:\n  conv1-{n}\nb m=2", 4, "b: unknown parameter 'm' (has: n)"),
         ("input 8x8x3\ndefine b n:\n  conv1-{n}\nb n=2 3", 4, "b: positional value '3' after a name=value"),
         ("input 8x8x3\ndefine b n:\n  conv1-{n/3}\nb 4", 4, "b 4: 4/3 is not an integer in {n/3} (in define b, line 3)"),
