@@ -164,3 +164,15 @@ def test_regression_dedent_below_an_indented_first_line() -> None:
     with pytest.raises(SpecError) as info:
         analyse("  input 8x8x3\nrelu")
     assert (info.value.line, info.value.message) == (2, "indentation does not match any enclosing block")
+
+
+def test_placeholder_names_are_case_insensitive_like_parameter_names() -> None:
+    breakdown = analyse("define blk Mid:\n  conv1-{Mid}\ninput 8x8x3\nblk 4")
+    # conv1 from 3 to 4 channels: 1*1*3*4 weights + 4 biases
+    assert breakdown.totals.params == 16
+
+
+def test_times_sign_repeat_needs_no_space() -> None:
+    breakdown = analyse("input 8x8x3\nconv3-4×2")
+    # (3*3*3)*4 + 4 = 112, then (3*3*4)*4 + 4 = 148
+    assert [row.params for row in breakdown.leaves()] == [0, 112, 148]
