@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page", default="index", help="the page to shoot (docname)")
     parser.add_argument("--anchor", default="", help="scroll to this id first (e.g. the table's :name:)")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--prefix", default="vgg16", help="file names: PREFIX-THEME[-dark]-WIDTH.png")
     args = parser.parse_args(argv)
     browser = chromium()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             if short == "furo":
                 shots.append((widths[0], True))
             for width, dark in shots:
-                png = args.out / f"{short}{'-dark' if dark else ''}-{width}.png"
+                png = args.out / f"{args.prefix}-{short}{'-dark' if dark else ''}-{width}.png"
                 shoot(browser, url, png, width, args.height, dark)
                 shrink(png, dark)
                 written.append(png)
