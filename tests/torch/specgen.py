@@ -75,8 +75,9 @@ def _indent(lines: list[str], by: int = 2) -> list[str]:
 
 
 class _Gen:
-    def __init__(self, draw, header: list[str]) -> None:
+    def __init__(self, draw, header: list[str], rf: bool = False) -> None:
         self.draw = draw
+        self.rf = rf
         self.header = header
         self.labels = 0
 
@@ -108,6 +109,8 @@ class _Gen:
     def layer(self, shape: tuple[int, ...]) -> str:
         if len(shape) == 1:
             form = self.pick(["fc", "fc", "bn", "act", "flatten", "softmax"])
+        elif self.rf:  # receptive field: images all the way, no transposed convolution
+            form = self.pick(["conv", "conv", "conv", "dwconv", "pool", "pool", "bn", "act", "lrn"])
         else:
             form = self.pick(["conv", "conv", "conv", "dwconv", "deconv", "pool", "pool", "gap", "fc", "bn",
                               "act", "flatten", "lrn", "softmax"])
@@ -209,12 +212,12 @@ class _Gen:
             return self.try_lines(shape, [label + text + suffix], safe)
         if kind == "call":
             w = self.integer(1, 12)
-            text = self.pick([
+            calls = [
                 f"cbr {w}", f"cbr w={w} k={self.pick([1, 3, 5])}", f"cbr {w} 3 2", f"inv {w}",
                 f"inv out={w} expand={self.integer(1, 3)}", "invres", "invres expand=1",
                 f"incep {self.integer(1, 4)} {self.integer(1, 6)}", f"proj {w}", f"proj {w} s=1", "squeeze",
-                f"head {w}",
-            ])
+            ] + ([] if self.rf else [f"head {w}"])
+            text = self.pick(calls)
             if self.integer(0, 3) == 0:
                 text = f"{self.label()}: {text}"
             return self.try_lines(shape, [text], safe)
@@ -288,14 +291,15 @@ class _Gen:
 
 
 @st.composite
-def specs(draw, max_statements: int = 8):
-    """A valid spec text with shape tracking (sizes 8..40 px, channels 1..16)."""
+def specs(draw, max_statements: int = 8, rf: bool = False):
+    """A valid spec text with shape tracking (sizes 8..40 px, channels 1..16); with
+    ``rf``, only layers that keep an image and have a whole-pixel receptive field."""
     h, w = draw(st.integers(8, 40)), draw(st.integers(8, 40))
     c = draw(st.integers(1, 16))
     header = [f"input {h}x{w}x{c}"]
     default = draw(st.sampled_from([None, None, "default conv bias=no", "default bias=no", "default fc bias=no"]))
     if default:
         header.append(default)
-    gen = _Gen(draw, header)
+    gen = _Gen(draw, header, rf)
     lines, _ = gen.sequence((h, w, c), 0, draw(st.integers(1, max_statements)))
     return "\n".join([*header, *lines]) + "\n" + DEFINES

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 from sphinx_cnntable.engine import analyse
 from specgen import specs
-from translate import bn_buffers, measure, translate
+from translate import bn_buffers, gradient_extent, measure, translate
 
 EXAMPLES = int(os.environ.get("CNNTABLE_TORCH_EXAMPLES", "500"))
 
@@ -42,3 +42,41 @@ def compare(text: str) -> None:
 @given(specs())
 def test_engine_matches_torch(text: str) -> None:
     compare(text)
+
+
+def grown(text: str, height: int, width: int) -> str:
+    lines = text.splitlines()
+    channels = lines[0].split("x")[-1]
+    return "\n".join([f"input {height}x{width}x{channels}", *lines[1:]]) + "\n"
+
+
+def check_receptive_field(text: str) -> None:
+    """The engine's receptive field of the last row against the extent of the nonzero
+    gradient of one central output unit (all-ones weights, max pooling as average
+    pooling), on an input grown until that extent does not touch the border."""
+    row = [row for row in analyse(text).leaves()][-1]
+    height = 2 * row.receptive_field[0] + 4 * int(row.jump[0]) + 16
+    width = 2 * row.receptive_field[1] + 4 * int(row.jump[1]) + 16
+    assume(height * width <= 400 * 400)  # keep the probe small
+    for _ in range(4):
+        big = grown(text, height, width)
+        try:
+            net = translate(big)
+        except Exception:  # a merge whose branches only line up at the drawn size
+            assume(False)
+        (top, bottom), (left, right) = gradient_extent(net)
+        if top > 0 and left > 0 and bottom < height - 1 and right < width - 1:
+            break
+        height, width = 2 * height, 2 * width
+    else:
+        raise AssertionError(f"receptive field still clipped at {height}x{width}\n{text}")
+    engine = analyse(big)
+    row = [row for row in engine.leaves()][-1]
+    assert row.receptive_field == (bottom - top + 1, right - left + 1), f"{row.receptive_field}\n{text}"
+
+
+@settings(max_examples=max(EXAMPLES // 2, 10), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+@given(specs(max_statements=6, rf=True))
+def test_receptive_field_matches_gradient(text: str) -> None:
+    check_receptive_field(text)

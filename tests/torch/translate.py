@@ -199,6 +199,11 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
     bias = options.get("bias", "yes").lower() in ("yes", "true", "on", "1")
     channels = x.shape[1]
     size = tuple(x.shape[2:]) if x.dim() == 4 else None
+    spatial_only = ("conv", "dwconv", "deconv", "convt", "upconv", "maxpool", "avgpool", "pool", "gap", "gmp",
+                    "globalavgpool", "globalmaxpool", "lrn")
+    if size is None and stem in spatial_only:
+        # PyTorch would read an (N, C) tensor as an unbatched image; the spec language does not.
+        raise ValueError(f"translate: {head} needs an image, not a vector")
 
     m = re.match(r"^(conv|dwconv|deconv|convt|upconv)(\w+?)(?:-(\w+?))?(?:/(\w+))?$", head)
     if m and (m.group(1) == "dwconv") == (m.group(3) is None):
@@ -409,3 +414,45 @@ def measure(net: Net) -> list[Record]:
         for handle in handles:
             handle.remove()
     return records
+
+
+# --- receptive field -------------------------------------------------------------
+
+
+def rf_network(net: Net) -> Net:
+    """A copy for receptive-field probing: conv/linear weights 1 and biases 0, max pooling
+    replaced by average pooling, element-wise layers by the identity, float64; so every
+    input pixel inside a unit's receptive field gets a positive gradient."""
+    import copy
+
+    module = copy.deepcopy(net.module).double().eval()
+    for leaf in [m for m in module.modules() if isinstance(m, Leaf)]:
+        parts = []
+        for part in leaf.parts:
+            if isinstance(part, nn.MaxPool2d):
+                part = nn.AvgPool2d(part.kernel_size, part.stride, part.padding, ceil_mode=part.ceil_mode)
+            elif isinstance(part, nn.AdaptiveMaxPool2d):
+                part = nn.AdaptiveAvgPool2d(1)
+            elif isinstance(part, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+                with torch.no_grad():
+                    part.weight.fill_(1.0)
+                    if part.bias is not None:
+                        part.bias.zero_()
+            elif not isinstance(part, (nn.AvgPool2d, nn.ZeroPad2d, nn.Flatten, nn.modules.batchnorm._BatchNorm,
+                                       nn.AdaptiveAvgPool2d)):
+                part = nn.Identity()
+            parts.append(part)
+        leaf.parts = nn.Sequential(*parts).double()
+    return Net(module, net.input_shape)
+
+
+def gradient_extent(net: Net) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(first, last) input row and column with a nonzero gradient of the central output unit."""
+    probe = rf_network(net)
+    x = torch.ones(1, *to_torch(net.input_shape), dtype=torch.float64, requires_grad=True)
+    y = probe.module(x)
+    y[0, :, y.shape[2] // 2, y.shape[3] // 2].sum().backward()
+    grad = x.grad.abs().sum(dim=(0, 1))
+    rows = torch.nonzero(grad.sum(dim=1)).flatten()
+    cols = torch.nonzero(grad.sum(dim=0)).flatten()
+    return (int(rows[0]), int(rows[-1])), (int(cols[0]), int(cols[-1]))
