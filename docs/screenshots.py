@@ -9,7 +9,7 @@ once per theme, then takes headless Chromium screenshots at 1280 px and 390 px w
 
     python docs/screenshots.py                        # every theme installed
     python docs/screenshots.py --themes furo --widths 390
-    python docs/screenshots.py --source docs --page vgg16 --anchor vgg16   # a real page
+    python docs/screenshots.py --source docs --page vgg16 --widths 1280 --height 1800   # a real page
 
 Needs: chromium (``apt-get install chromium``), the themes (``pip install furo
 sphinx-rtd-theme pydata-sphinx-theme``; missing ones are skipped) and optionally Pillow
@@ -144,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page", default="index", help="the page to shoot (docname)")
     parser.add_argument("--anchor", default="", help="scroll to this id first (e.g. the table's :name:)")
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--prefix", default="vgg16", help="file names: PREFIX-THEME[-dark]-WIDTH.png")
+    parser.add_argument("--prefix", help="file names: PREFIX-THEME[-dark]-WIDTH.png (default: demo, or the --page)")
     args = parser.parse_args(argv)
+    prefix = args.prefix or (args.page if args.source else "demo")
     browser = chromium()
     args.out.mkdir(parents=True, exist_ok=True)
     widths = [int(width) for width in args.widths.split(",") if width.strip()]
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             if short == "furo":
                 shots.append((widths[0], True))
             for width, dark in shots:
-                png = args.out / f"{args.prefix}-{short}{'-dark' if dark else ''}-{width}.png"
+                png = args.out / f"{prefix}-{short}{'-dark' if dark else ''}-{width}.png"
                 shoot(browser, url, png, width, args.height, dark)
                 shrink(png, dark)
                 written.append(png)
