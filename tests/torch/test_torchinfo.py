@@ -1,0 +1,56 @@
+"""torchinfo's totals against the engine's, with the reconciliation of Mult-Adds.
+
+torchinfo 1.8.0 counts "Mult-Adds" per layer as: conv: (weights + biases) x output
+positions; linear: (weights + biases); BatchNorm: its parameters (gamma + beta); all
+times the batch (1 here). The engine's MACs (torchvision's ``_ops``) count weights
+only. So, with the engine's rows:
+
+    mult_adds = macs + sum(conv biases x H_out x W_out) + sum(fc biases) + sum(BN gamma + beta)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+torchinfo = pytest.importorskip("torchinfo", reason="torchinfo is not installed (the 'torch' extra)")
+
+from reference_models import resnet, vgg  # noqa: E402
+from sphinx_cnntable.engine import analyse  # noqa: E402
+
+SPECS = Path(__file__).resolve().parents[2] / "docs" / "gallery" / "specs"
+
+
+def extra_terms(breakdown) -> int:
+    """Bias additions (one per output element of a conv with bias, one per fc bias) and
+    BatchNorm's parameters, which torchinfo adds to the weight multiplies."""
+    total = 0
+    for row in breakdown.leaves():
+        if row.kind != "layer":
+            continue
+        if row.non_trainable:  # batch norm
+            total += row.trainable
+        elif row.biases:
+            positions = row.output_shape[0] * row.output_shape[1] if len(row.output_shape) == 3 else 1
+            total += row.biases * positions
+    return total
+
+
+@pytest.mark.parametrize("name, model", [("vgg16", lambda: vgg("vgg16")), ("resnet18", lambda: resnet([2, 2, 2, 2])),
+                                         ("vgg16_bn", lambda: vgg("vgg16", batch_norm=True))])
+def test_torchinfo_totals(name: str, model) -> None:
+    stats = torchinfo.summary(model(), input_size=(1, 3, 224, 224), verbose=0)
+    breakdown = analyse((SPECS / f"{name}.cnn").read_text(encoding="utf-8"))
+    assert stats.total_params == breakdown.totals.trainable_params
+    assert stats.total_mult_adds == breakdown.totals.macs + extra_terms(breakdown)
+
+
+def test_torchinfo_vgg16_published() -> None:
+    # Reference: torchinfo reports 15,483,821,032 Mult-Adds for VGG-16 at 224x224:
+    # 15,470,264,320 weight MACs + 13,556,712 bias terms.
+    breakdown = analyse((SPECS / "vgg16.cnn").read_text(encoding="utf-8"))
+    assert breakdown.totals.macs == 15_470_264_320
+    assert extra_terms(breakdown) == 13_556_712
+    stats = torchinfo.summary(vgg("vgg16"), input_size=(1, 3, 224, 224), verbose=0)
+    assert stats.total_mult_adds == 15_483_821_032
