@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sphinx.util.fileutil import copy_asset_file
+
 from . import chart, domain
 from .directive import CnnBreakdown
 from .readme import register_readme_hook
@@ -39,6 +41,7 @@ def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
     )
     app.add_post_transform(UnspanCells)
     app.connect("builder-inited", _add_stylesheet)
+    app.connect("build-finished", _copy_stylesheet)
     domain.setup(app)
     chart.setup(app)
     register_readme_hook(app)
@@ -51,10 +54,16 @@ def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
 
 
 def _add_stylesheet(app: Sphinx) -> None:
-    """HTML builders only: copy ``cnntable.css`` to ``_static`` and link it."""
-    if app.builder.format != "html":
-        return
-    static = str(STATIC)
-    if static not in app.config.html_static_path:
-        app.config.html_static_path = [*app.config.html_static_path, static]
-    app.add_css_file(CSS_FILE)
+    """HTML builders only: link ``cnntable.css`` (copied by :func:`_copy_stylesheet`)."""
+    if app.builder.format == "html":
+        app.add_css_file(CSS_FILE)
+
+
+def _copy_stylesheet(app: Sphinx, exception: Exception | None) -> None:
+    """Copy ``cnntable.css`` into ``_static`` after a successful HTML build.
+
+    Copying here, rather than adding to ``html_static_path``, leaves the configuration
+    untouched, so an unchanged project rebuilds nothing.
+    """
+    if exception is None and app.builder.format == "html":
+        copy_asset_file(STATIC / CSS_FILE, Path(app.outdir) / "_static")
