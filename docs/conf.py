@@ -23,3 +23,15 @@ html_theme = "alabaster"
 html_static_path: list[str] = []
 html_title = "sphinx-cnntable"
 latex_documents = [("index", "sphinx-cnntable.tex", "sphinx-cnntable", author, "manual")]
+latex_elements = {
+    # Characters the prose and the nested-row markers use, for pdflatex.
+    "preamble": r"""
+\DeclareUnicodeCharacter{2248}{\ensuremath{\approx}}
+\DeclareUnicodeCharacter{00D7}{\ensuremath{\times}}
+\DeclareUnicodeCharacter{00B7}{\ensuremath{\cdot}}
+\DeclareUnicodeCharacter{2192}{\ensuremath{\rightarrow}}
+\DeclareUnicodeCharacter{2264}{\ensuremath{\leq}}
+\DeclareUnicodeCharacter{2265}{\ensuremath{\geq}}
+\DeclareUnicodeCharacter{2212}{\ensuremath{-}}
+""",
+}
