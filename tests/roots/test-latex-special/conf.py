@@ -1,0 +1,5 @@
+extensions = ["myst_parser", "sphinx_cnntable"]
+numfig = True
+project = "Special characters"
+author = "sphinx-cnntable tests"
+latex_documents = [("index", "special.tex", "Special characters", author, "manual")]
