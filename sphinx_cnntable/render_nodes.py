@@ -4,7 +4,7 @@ The result is an ordinary ``nodes.table`` (title, tgroup, colspecs, thead, tbody
 every Sphinx builder can write it. Extras: numeric cells carry ``cnntable-num``; rows
 carry ``cnntable-<kind>`` and ``cnntable-depth-N``; nested names get a visible prefix
 that survives text and LaTeX; totals are the last rows of the body
-(``cnntable-total``); a formula behind a number becomes a hover title in HTML
+(``cnntable-total``: the label spans all columns but the last two, the value those two); a formula behind a number becomes a hover title in HTML
 (:class:`formula_hint`).
 """
 
@@ -81,7 +81,10 @@ def _widths(table: Table) -> list[int]:
             if table.columns[index].key == "name":
                 extra = len(INDENT) * row.depth + (4 if row.kind == "group" else 0)  # **bold** in text
             widths[index] = max(widths[index], len(cell.text) + extra)
-    if table.totals:
+    if table.totals and len(widths) >= 3:
+        longest = max(len(total.text) for total in table.totals)
+        widths[-1] = max(widths[-1], longest - widths[-2])
+    elif table.totals:
         widths[-1] = max([widths[-1], *(len(total.text) for total in table.totals)])
     return widths
 
@@ -118,8 +121,10 @@ def _total_row(total: TotalLine, ncols: int, first: bool) -> nodes.row:
     if ncols == 1:
         node += _entry([label, nodes.Text(": " + total.text)])
         return node
-    node += _entry([label], **({"morecols": ncols - 2} if ncols > 2 else {}))
-    node += _entry([nodes.Text(total.text)], numeric=True)
+    value_span = 2 if ncols >= 3 else 1
+    label_span = ncols - value_span
+    node += _entry([label], **({"morecols": label_span - 1} if label_span > 1 else {}))
+    node += _entry([nodes.Text(total.text)], numeric=True, **({"morecols": 1} if value_span == 2 else {}))
     return node
 
 

@@ -87,7 +87,8 @@ def test_html_structure_and_classes(app) -> None:
     assert conv.cells[3].titles == ["1,728 + 64 = 1,792"]
     totals = [row for row in vgg.body if "cnntable-total" in row.classes]
     assert "cnntable-total-first" in totals[0].classes
-    assert totals[0].cells[0].colspan == 4 and "cnntable-num" in totals[0].cells[1].classes
+    assert totals[0].cells[0].colspan == 3 and "cnntable-num" in totals[0].cells[1].classes
+    assert totals[0].cells[1].colspan == 2
     assert vgg.body.index(totals[0]) == len(vgg.layers)  # totals come last
     stem = next(row for row in nested.layers if row.cells[0].text == "stem")
     assert "cnntable-group" in stem.classes
