@@ -55,9 +55,13 @@ ACTIVATIONS = ["relu", "relu6", "leakyrelu", "elu", "gelu", "silu", "swish", "hs
                "hardsigmoid", "sigmoid", "tanh", "identity", "dropout", "dropout p=0.2"]
 
 
+def _text(header: list[str], shape: tuple[int, ...], lines: list[str]) -> str:
+    return "\n".join([f"input {'x'.join(map(str, shape))}", *header[1:], *lines]) + "\n" + DEFINES
+
+
 def _out_shape(header: list[str], shape: tuple[int, ...], lines: list[str]) -> tuple[int, ...] | None:
     """The shape after ``lines`` (indented from column 0) on ``shape``, or None if PyTorch refuses."""
-    text = "\n".join([f"input {'x'.join(map(str, shape))}", *header[1:], *lines]) + "\n" + DEFINES
+    text = _text(header, shape, lines)
     try:
         net = translate(text)
         with torch.no_grad():
@@ -79,6 +83,7 @@ class _Gen:
         self.draw = draw
         self.rf = rf
         self.header = header
+        self.rejected: list[str] = []  # candidates PyTorch refused, as whole specs
         self.labels = 0
 
     def label(self) -> str:
@@ -184,6 +189,8 @@ class _Gen:
 
     def try_lines(self, shape, lines, fallback, need=None):
         out = _out_shape(self.header, shape, lines)
+        if out is None:
+            self.rejected.append(_text(self.header, shape, lines))
         if out is None or (need is not None and out != need):
             out = _out_shape(self.header, shape, fallback)
             assert out is not None and (need is None or out == need), (shape, fallback)
@@ -291,9 +298,10 @@ class _Gen:
 
 
 @st.composite
-def specs(draw, max_statements: int = 8, rf: bool = False):
+def specs(draw, max_statements: int = 8, rf: bool = False, with_rejected: bool = False):
     """A valid spec text with shape tracking (sizes 8..40 px, channels 1..16); with
-    ``rf``, only layers that keep an image and have a whole-pixel receptive field."""
+    ``rf``, only layers that keep an image and have a whole-pixel receptive field. With
+    ``with_rejected``: ``(spec, [specs PyTorch refused while drawing it])``."""
     h, w = draw(st.integers(8, 40)), draw(st.integers(8, 40))
     c = draw(st.integers(1, 16))
     header = [f"input {h}x{w}x{c}"]
@@ -302,4 +310,5 @@ def specs(draw, max_statements: int = 8, rf: bool = False):
         header.append(default)
     gen = _Gen(draw, header, rf)
     lines, _ = gen.sequence((h, w, c), 0, draw(st.integers(1, max_statements)))
-    return "\n".join([*header, *lines]) + "\n" + DEFINES
+    text = "\n".join([*header, *lines]) + "\n" + DEFINES
+    return (text, gen.rejected) if with_rejected else text

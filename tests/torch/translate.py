@@ -205,7 +205,7 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
         # PyTorch would read an (N, C) tensor as an unbatched image; the spec language does not.
         raise ValueError(f"translate: {head} needs an image, not a vector")
 
-    m = re.match(r"^(conv|dwconv|deconv|convt|upconv)(\w+?)(?:-(\w+?))?(?:/(\w+))?$", head)
+    m = re.match(r"^(dwconv|deconv|convt|upconv|conv)(\w+?)(?:-(\w+?))?(?:/(\w+))?$", head)
     if m and (m.group(1) == "dwconv") == (m.group(3) is None):
         kind, kernel, stride = m.group(1), _pair(m.group(2)), _pair(m.group(4) or "1")
         stride = _pair(options.get("stride", f"{stride[0]}x{stride[1]}"))
