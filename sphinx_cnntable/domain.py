@@ -12,11 +12,12 @@ How it stays right in one build, under ``-j N`` and in incremental builds:
   ``pending_xref`` (refdomain ``cnn``) that :meth:`CnnDomain.resolve_xref` turns into
   the number once every document is read (so forward and cross-document citations work);
 * ``clear_doc`` and ``merge_domaindata`` keep both maps per document (parallel reads);
-* ``env-get-outdated`` re-reads the documents citing a breakdown defined in a changed or
-  removed document, and ``env-updated`` compares the breakdowns before and after the
-  read and returns the citing documents of every breakdown that changed, appeared or
-  went away (a changed ``:file:`` spec, a renamed ``:name:``, a re-read document), so
-  their pages are written again with the new numbers.
+* ``env-get-outdated`` notes the breakdowns before the read, and ``env-updated``
+  compares them with the breakdowns after it and returns the citing documents of every
+  breakdown that changed, appeared or went away (a changed ``:file:`` spec, a renamed
+  ``:name:``, a re-read document), so their pages are written again with the new
+  numbers. Citing documents are not read again: their citations resolve when written,
+  and a page citing only unchanged breakdowns of a re-read document is left alone.
 """
 
 from __future__ import annotations
@@ -220,20 +221,11 @@ _BEFORE: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, int, dict[str, Any]
 def _get_outdated(
     app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
 ) -> list[str]:
-    """Re-read the documents that cite a breakdown defined in a changed or removed
-    document (or that cite a name nothing defines, when documents come and go)."""
-    domain = domain_of(env)
-    _BEFORE[env] = dict(domain.breakdowns)
-    touched = changed | removed
-    names = {key for key, entry in domain.breakdowns.items() if entry[0] in touched}
-    anything = bool(added or touched)
-    outdated = []
-    for docname, keys in domain.citations.items():
-        if docname in touched or docname in added:
-            continue
-        if keys & names or (anything and any(key not in domain.breakdowns for key in keys)):
-            outdated.append(docname)
-    return sorted(outdated)
+    """Note the breakdowns before the read (for :func:`_env_updated`); nothing more is
+    read: a citation is resolved when its page is written, so the pages citing a
+    breakdown that changes are written again, and only those."""
+    _BEFORE[env] = dict(domain_of(env).breakdowns)
+    return []
 
 
 def _env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
