@@ -13,9 +13,14 @@ property compares receptive fields with the input gradient of one output unit.
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip(
+    "torch", reason="PyTorch is not installed: these tests need the 'torch' extra (torch==2.13.0, torchinfo==1.8.0)"
+)
+
 import os
 
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from sphinx_cnntable.engine import analyse

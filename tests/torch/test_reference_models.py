@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip(
+    "torch", reason="PyTorch is not installed: these tests need the 'torch' extra (torch==2.13.0, torchinfo==1.8.0)"
+)
+
 from pathlib import Path
 
-import pytest
 import torch
 from torch import nn
 

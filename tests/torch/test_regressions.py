@@ -13,6 +13,11 @@ from __future__ import annotations
 
 import pytest
 
+pytest.importorskip(
+    "torch", reason="PyTorch is not installed: these tests need the 'torch' extra (torch==2.13.0, torchinfo==1.8.0)"
+)
+
+
 from test_differential import check_receptive_field, compare
 from translate import translate
 

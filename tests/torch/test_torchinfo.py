@@ -10,11 +10,15 @@ only. So, with the engine's rows:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-torchinfo = pytest.importorskip("torchinfo", reason="torchinfo is not installed (the 'torch' extra)")
+pytest.importorskip(
+    "torch", reason="PyTorch is not installed: these tests need the 'torch' extra (torch==2.13.0, torchinfo==1.8.0)"
+)
+
+from pathlib import Path
+
+torchinfo = pytest.importorskip("torchinfo", reason="torchinfo (and numpy, which it imports) is not installed: the 'torch' extra")
 
 from reference_models import resnet, vgg  # noqa: E402
 from sphinx_cnntable.engine import analyse  # noqa: E402
