@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sphinx.util import logging
 from sphinx.util.fileutil import copy_asset_file
 
 from . import chart, domain
@@ -21,7 +22,9 @@ from .render_nodes import (
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
+    from sphinx.environment import BuildEnvironment
 
+logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 CSS_FILE = "cnntable.css"
 ENV_VERSION = 2  # 2: the cnn domain (breakdown summaries and citations for :cnn:)
@@ -41,6 +44,7 @@ def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
     )
     app.add_post_transform(UnspanCells)
     app.connect("builder-inited", _add_stylesheet)
+    app.connect("env-get-outdated", _version_changed)
     app.connect("build-finished", _copy_stylesheet)
     domain.setup(app)
     chart.setup(app)
@@ -51,6 +55,22 @@ def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
         "parallel_read_safe": True,
         "parallel_write_safe": True,
     }
+
+
+def _version_changed(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
+                     removed: set[str]) -> list[str]:
+    """Every document is read again when the environment was built by another version of
+    sphinx-cnntable: tables are computed when a page is read, so the figures of a new
+    version must not wait for an edit of each page (``env_version`` only marks a change
+    of the pickled data, after which Sphinx starts afresh anyway)."""
+    version = app.extensions["sphinx_cnntable"].version
+    data = env.domaindata.setdefault("cnn", {})
+    previous = data.get("extension_version")
+    data["extension_version"] = version
+    if previous == version or not env.all_docs:
+        return []
+    logger.info("sphinx-cnntable %s (was %s): reading every document again", version, previous or "older")
+    return sorted(env.found_docs)
 
 
 def _add_stylesheet(app: Sphinx) -> None:
