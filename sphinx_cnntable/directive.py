@@ -17,16 +17,14 @@ from docutils.parsers.rst import directives
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from .chart import chart_node, parse_chart_options
+from .domain import note_breakdown
 from .engine import Breakdown, analyse, parse_shape
 from .errors import SpecError
 from .limits import MAX_SPEC_BYTES
 from .render_nodes import latex_colspec, render_table
 from .table import TableOptions, build_table, column_keys, parse_numbers
 from .units import dtype_name
-
-# -- issue "computed figures in prose, grouped views and pictures" (:cnn: role, :chart:)
-from .chart import chart_node, parse_chart_options  # noqa: E402
-from .domain import note_breakdown  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
