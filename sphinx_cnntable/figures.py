@@ -31,7 +31,7 @@ Shapes and receptive fields are text: only ``exact`` and ``raw`` apply to them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -257,13 +257,7 @@ def summarize(breakdown: Breakdown, dtype: str = "float32") -> dict[str, Any]:
     return {
         "dtype": dtype,
         "totals": {
-            "params": totals.params,
-            "trainable_params": totals.trainable_params,
-            "non_trainable_params": totals.non_trainable_params,
-            "weights": totals.weights,
-            "biases": totals.biases,
-            "macs": totals.macs,
-            "activations": totals.activations,
+            **asdict(totals),
             "activation_memory": nbytes(totals.activations, dtype),
             "param_memory": nbytes(totals.params, dtype),
             "output_shape": show_shape(breakdown.output_shape),

@@ -23,6 +23,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from .errors import SpecError
 from .outputs import FLAGS, VALUED
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
@@ -33,16 +34,8 @@ _RST_START = re.compile(r"^\.\.\s+cnn-breakdown-sync\s*:(.*)$", re.DOTALL)
 _RST_END = re.compile(r"^\.\.\s+end\s+cnn-breakdown-sync\s*$")
 
 
-class MarkerError(ValueError):
+class MarkerError(SpecError):
     """A malformed marker; ``line`` is 1-based in the file holding it."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(line, message)
-        self.line = line
-        self.message = message
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
 
 
 @dataclass

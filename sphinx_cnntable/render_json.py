@@ -15,6 +15,7 @@ Shapes are ``[H, W, C]`` or ``[N]``; ``receptive_field`` is the larger axis as a
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from .engine import Breakdown, Row
@@ -29,13 +30,7 @@ def breakdown_dict(breakdown: Breakdown, dtype: str = "float32") -> dict[str, An
         "output_shape": list(breakdown.output_shape),
         "dtype": dtype,
         "totals": {
-            "params": totals.params,
-            "trainable_params": totals.trainable_params,
-            "non_trainable_params": totals.non_trainable_params,
-            "weights": totals.weights,
-            "biases": totals.biases,
-            "macs": totals.macs,
-            "activations": totals.activations,
+            **asdict(totals),
             "activation_bytes": nbytes(totals.activations, dtype),
             "param_bytes": nbytes(totals.params, dtype),
         },

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from sphinx_cnntable.engine import Breakdown, analyse
 from sphinx_cnntable.errors import SpecError
 
+from checks import check_sums
+
 DATA = Path(__file__).resolve().parent / "data"
 SEEDS = [path.read_text(encoding="utf-8") for path in sorted(DATA.glob("*.cnn"))] + [
     "input 8x8x16\nconcat:\n  branch: conv1-8\n  branch:\n    conv1-4\n    conv3-12 dilation=2\nadd:\n"
@@ -31,31 +33,7 @@ def check(text: str) -> None:
         assert 1 <= error.line <= max(1, len(text.splitlines())), (error.line, text)
         assert error.message and str(error) == f"line {error.line}: {error.message}"
         return
-    check_totals(breakdown)
-
-
-def check_totals(breakdown: Breakdown) -> None:
-    leaves = list(breakdown.leaves())
-    totals = breakdown.totals
-    assert totals.weights == sum(r.weights for r in leaves)
-    assert totals.biases == sum(r.biases for r in leaves)
-    assert totals.non_trainable_params == sum(r.non_trainable for r in leaves)
-    assert totals.macs == sum(r.macs for r in leaves)
-    assert totals.activations == sum(r.activations for r in leaves)
-    assert totals.params == totals.weights + totals.biases + totals.non_trainable_params
-    rows = breakdown.rows
-    for index, group in enumerate(rows):
-        if group.kind != "group":
-            continue
-        members = []
-        for row in rows[index + 1 :]:
-            if row.depth <= group.depth:
-                break
-            if row.kind != "group":
-                members.append(row)
-        assert group.params == sum(row.params for row in members)
-        assert group.macs == sum(row.macs for row in members)
-        assert group.activations == sum(row.activations for row in members)
+    check_sums(breakdown)
 
 
 @st.composite
