@@ -4,7 +4,7 @@ Without PyTorch every module here is skipped with a clear reason (each starts wi
 ``pytest.importorskip("torch", reason=...)``). The skip is per module rather than a
 ``pytest.importorskip`` in this conftest: pytest turns a skip raised while importing a
 conftest into an error when the directory is named on the command line
-(``pytest tests/torch``), and only into a skip when it is collected from ``tests``.
+(``pytest tests/differential``), and only into a skip when it is collected from ``tests``.
 """
 
 from __future__ import annotations
