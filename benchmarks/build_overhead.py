@@ -8,10 +8,12 @@ Generates two projects in a temporary directory, each with ``--pages`` pages:
   5 named stages, so 28 rows + 5 total lines);
 * ``listtable``: the same pages with each directive replaced by the equivalent
   hand-typed ``list-table`` (same caption, header, rows, cells and total lines), written
-  once from our own table model.
+  once from our own table model;
+* ``none`` (reference): the same pages with no table at all, so the difference to it is
+  what each table costs (reported per table).
 
 Then runs ``python -m sphinx -b html -q SRC OUT`` on each as a whole process, alternating
-the two projects, ``--runs`` times each, with a fresh output directory every time, and
+the projects, ``--runs`` times each, with a fresh output directory every time, and
 prints every wall time, the medians and the ratio directive / list-table (goal <= 1.05).
 ``--profile`` instead profiles one in-process build of the directive project and prints
 the top of the cumulative profile filtered to ``sphinx_cnntable``.
@@ -64,6 +66,7 @@ fc3: fc-1000
 
 CONF_DIRECTIVE = 'extensions = ["sphinx_cnntable"]\nproject = "bench"\n'
 CONF_LISTTABLE = 'extensions = []\nproject = "bench"\n'
+KINDS = ("directive", "listtable", "none")
 PROSE = "Some prose around the table, as a real page would have.\n"
 
 
@@ -111,6 +114,9 @@ def make_project(root: Path, kind: str, pages: int) -> Path:
     (src / "index.rst").write_text(f"Bench\n=====\n\n.. toctree::\n\n{toctree}\n", encoding="utf-8")
     if kind == "directive":
         block = directive_block
+    elif kind == "none":
+        def block(i: int) -> str:
+            return ""
     else:
         cached = list_table_block(0)
         def block(i: int) -> str:  # the same table, only the caption and name change
@@ -153,13 +159,13 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="cnntable-bench-"))
     try:
-        projects = {kind: make_project(root, kind, args.pages) for kind in ("directive", "listtable")}
+        projects = {kind: make_project(root, kind, args.pages) for kind in KINDS}
         if args.profile:
             profile(projects["directive"], root / "out-profile")
             return
-        times: dict[str, list[float]] = {"directive": [], "listtable": []}
+        times: dict[str, list[float]] = {kind: [] for kind in KINDS}
         for run in range(args.runs):
-            order = ("directive", "listtable") if run % 2 == 0 else ("listtable", "directive")
+            order = KINDS if run % 2 == 0 else KINDS[::-1]
             for kind in order:
                 seconds = build(projects[kind], root / f"out-{kind}")
                 times[kind].append(seconds)
@@ -173,6 +179,9 @@ def main() -> None:
         ratio = med["directive"] / med["listtable"]
         print(f"ratio directive/list-table: median {ratio:.3f}, min {best['directive'] / best['listtable']:.3f}"
               f" (goal <= 1.05: {'met' if ratio <= 1.05 else 'MISSED'})")
+        for kind in ("directive", "listtable"):
+            per_table = (med[kind] - med["none"]) / args.pages * 1000
+            print(f"{kind:9s} cost per table over the no-table pages: {per_table:.1f} ms")
     finally:
         if args.keep:
             print(f"projects kept in {root}")
