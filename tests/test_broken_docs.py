@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from sphinx.util.console import strip_escape_sequences
 
-from conftest import ROOTS, read_tables
+from html_tables import ROOTS, read_tables
 from sphinx_cnntable.limits import MAX_SPEC_BYTES
 
 # (file relative to the source directory, line, a piece of the message)

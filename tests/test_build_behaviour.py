@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from sphinx.util.console import strip_escape_sequences
 
-from conftest import ROOTS, read_tables
+from html_tables import ROOTS, read_tables
 
 FIGURE = re.compile(r'<span class="cnn-figure">([^<]*)</span>')
 ALL = {"index", "nets", "other", "uses_b", "cite_a", "cite_b", "cite_both", "plain",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sphinx.util.console import strip_escape_sequences
 
-from conftest import ROOTS, read_tables
+from html_tables import ROOTS, read_tables
 
 # Published VGG-16 figures (Simonyan & Zisserman 2014, configuration D; torchvision vgg16).
 VGG16_PARAMS = "138,357,544"

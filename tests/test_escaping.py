@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from defusedxml import ElementTree
 
-from conftest import ROOTS, read_tables
+from html_tables import ROOTS, read_tables
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 TITLE = """<script>alert("t1")</script> & 'single' "double" </table>"""

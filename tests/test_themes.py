@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOTS, read_tables
+from html_tables import ROOTS, read_tables
 
 THEMES = {  # html_theme -> module to look for
     "alabaster": "alabaster",
