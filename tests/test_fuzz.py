@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sphinx_cnntable.engine import Breakdown, analyse
+from sphinx_cnntable.engine import analyse
 from sphinx_cnntable.errors import SpecError
 
 from checks import check_sums

@@ -199,7 +199,6 @@ class _Gen:
 
     def statement(self, shape, depth: int):
         spatial = len(shape) == 3
-        c = shape[-1]
         kinds = ["layer"] * 6 + ["count", "labelled"]
         if depth < 3:
             kinds += ["repeat", "group", "residual", "add", "concat"]
@@ -286,7 +285,7 @@ class _Gen:
             [f"conv3-{c} pad=same", "relu"],
         ]
         if depth < 2:
-            options.append([f"residual:", f"  conv3-{c}", "  bn"])
+            options.append(["residual:", f"  conv3-{c}", "  bn"])
         return self.pick(options)
 
     def sequence(self, shape, depth: int, n: int):
