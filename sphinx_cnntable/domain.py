@@ -162,7 +162,7 @@ class CnnDomain(Domain):
 
 def _table_id(env: BuildEnvironment, name: str, docname: str) -> str | None:
     """The HTML id of the named table (its ``:name:`` target), when the std domain has it."""
-    std = env.domains.standard_domain
+    std = env.get_domain("std")
     found = std.anonlabels.get(breakdown_key(name))
     if found and found[0] == docname:
         return found[1]
@@ -174,7 +174,7 @@ def _warn(message: str, node: nodes.Node) -> None:
 
 
 def domain_of(env: BuildEnvironment) -> CnnDomain:
-    return env.domains["cnn"]  # type: ignore[return-value]
+    return env.get_domain("cnn")  # type: ignore[return-value]
 
 
 def note_breakdown(

@@ -24,7 +24,7 @@ def tables() -> Callable[[str], list[HtmlTable]]:
     return read_tables
 
 
-CONF = 'extensions = ["myst_parser", "sphinx_cnntable"]\nnumfig = True\n'
+CONF = 'extensions = ["myst_parser", "sphinx_cnntable"]\nnumfig = True\nshow_warning_types = True\n'
 
 
 @pytest.fixture

@@ -168,7 +168,7 @@ def test_warnings_as_errors_fail_the_build(tmp_path: Path) -> None:
     srcdir = broken_source(tmp_path)
     command = [sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(srcdir), str(tmp_path / "out")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.returncode != 0, result.stderr[-2000:]  # 1 on Sphinx 8+, 2 on 7.4
     assert "[cnntable." in result.stderr
     clean = subprocess.run(command[:3] + command[4:], capture_output=True, text=True, timeout=300)
     assert clean.returncode == 0, clean.stderr[-2000:]  # the same tree without -W builds
