@@ -23,12 +23,21 @@ _RST_ACTIVE = re.compile(r"([\\`*|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 _RST_BLOCK_START = re.compile(r"^(?:[-+*#=~^\"'.]|\d+[.)]\s|\(\d+\)\s|[a-zA-Z][.)]\s)")
 
 
+def _name_column(table: Table) -> int | None:
+    """The index of the ``name`` column, which carries a row's nesting and group mark
+    (as in the docutils table); ``None`` when the table does not show names."""
+    keys = [column.key for column in table.columns]
+    return keys.index("name") if "name" in keys else None
+
+
 def render_text(table: Table, color: bool = False) -> str:
-    """Aligned columns, numbers right-aligned, nested rows indented two spaces per depth,
+    """Aligned columns, numbers right-aligned, nested names indented two spaces per depth,
     and a totals footer. ``color`` adds ANSI escapes (bold header and groups, dim formulas)."""
     grid = [[cell.text for cell in row.cells] for row in table.rows]
-    for texts, row in zip(grid, table.rows):
-        texts[0] = "  " * row.depth + texts[0]
+    name = _name_column(table)
+    if name is not None:
+        for texts, row in zip(grid, table.rows):
+            texts[name] = "  " * row.depth + texts[name]
     numeric = [column.numeric for column in table.columns]
     widths = [len(header) for header in table.headers]
     for texts in grid:
@@ -67,9 +76,12 @@ def render_markdown(table: Table) -> str:
         "| " + " | ".join(md_escape(header) for header in table.headers) + " |",
         "|" + "|".join("---:" if column.numeric else ":---" for column in table.columns) + "|",
     ]
+    name = _name_column(table)
     for row in table.rows:
         cells = [md_escape(cell.text) for cell in row.cells]
-        cells[0] = "&nbsp;&nbsp;" * row.depth + (f"**{cells[0]}**" if row.kind == "group" else cells[0])
+        if name is not None:
+            text = cells[name]
+            cells[name] = "&nbsp;&nbsp;" * row.depth + (f"**{text}**" if row.kind == "group" and text else text)
         out.append("| " + " | ".join(cells) + " |")
     if table.totals:
         out.append("")
@@ -91,10 +103,12 @@ def render_rst(table: Table) -> str:
     out = [".. list-table::", "   :header-rows: 1", "   :class: cnntable", ""]
     header_cells = [rst_escape(header) for header in table.headers]
     out.extend(_rst_row(header_cells))
+    name = _name_column(table)
     for row in table.rows:
         cells = [rst_escape(cell.text) for cell in row.cells]
-        name = f"**{cells[0]}**" if row.kind == "group" and cells[0] else cells[0]
-        cells[0] = "\u2003" * row.depth + name if row.depth else name
+        if name is not None:
+            text = f"**{cells[name]}**" if row.kind == "group" and cells[name] else cells[name]
+            cells[name] = "\u2003" * row.depth + text
         out.extend(_rst_row(cells))
     if table.totals:
         out.append("")

@@ -158,6 +158,20 @@ def test_markdown_and_rst_escape_user_text() -> None:
     assert nasty in tree.astext()
 
 
+def test_nesting_marks_the_name_column_wherever_it_stands() -> None:
+    # Regression: the indent and the group's bold went on the first column, so
+    # `--columns params,name` printed "**224**" and "&nbsp;&nbsp;224" among the numbers.
+    spec = "input 8x8x3\nstem:\n  conv3-8\nfc-10\n"  # conv3-8: 3*3*3*8 + 8 = 224
+    args = ("-", "--columns", "params,name", "--no-totals")
+    markdown = run(*args, "--format", "markdown", stdin=spec).stdout.splitlines()
+    assert markdown[3:5] == ["| 224 | **stem** |", "| 224 | &nbsp;&nbsp;conv3-8 |"]
+    rst = run(*args, "--format", "rst", stdin=spec).stdout
+    assert "   * - 224\n     - **stem**\n   * - 224\n     - \u2003conv3-8\n" in rst
+    text = run(*args, stdin=spec).stdout.splitlines()
+    assert [line.split() for line in text[3:5]] == [["224", "stem"], ["224", "conv3-8"]]
+    assert text[4].endswith("    conv3-8")  # two columns apart, then two spaces per depth
+
+
 def test_rst_renders_with_docutils() -> None:
     from docutils.core import publish_doctree
     from docutils import nodes
