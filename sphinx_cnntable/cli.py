@@ -18,7 +18,7 @@ from .errors import SpecError
 from .limits import MAX_SPEC_BYTES
 from .outputs import FORMATS, input_shape, output_format, positive, render, request_from, yes_no
 from .table import COLUMNS, column_keys, parse_numbers
-from .units import DTYPE_BITS, dtype_name
+from .units import DTYPE_BITS, MAX_PRECISION, dtype_name
 
 EXAMPLES = """\
 examples:
@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--columns", type=_text(column_keys), help=f"comma-separated columns: {', '.join(COLUMNS)}")
     add("--formulas", action="store_true", default=None, help="show the arithmetic behind each number")
     add("--numbers", type=_text(parse_numbers), help="exact | compact | exact,activations=compact")
-    add("--precision", metavar="N", type=_text(lambda t: positive(t, "precision", 1, 15)),
+    add("--precision", metavar="N", type=_text(lambda t: positive(t, "precision", 1, MAX_PRECISION)),
         help="significant digits of compact numbers (default 2)")
     add("--fold", action="store_true", default=None, help="fold runs of identical layers into 'conv3-64 x 2'")
     add("--hide-empty", action="store_true", default=None, help="leave out rows without parameters")

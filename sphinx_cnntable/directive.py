@@ -24,7 +24,7 @@ from .errors import SpecError
 from .limits import MAX_SPEC_BYTES
 from .render_nodes import latex_colspec, render_table
 from .table import TableOptions, build_table, column_keys, parse_numbers
-from .units import dtype_name
+from .units import MAX_PRECISION, dtype_name
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class CnnBreakdown(SphinxDirective):
             if "dtype" in options:
                 kwargs["dtype"] = dtype_name(options["dtype"])
         if "precision" in options:
-            kwargs["precision"] = _integer("precision", options["precision"], 1, 20)
+            kwargs["precision"] = _integer("precision", options["precision"], 1, MAX_PRECISION)
         if "depth" in options:
             kwargs["depth"] = _integer("depth", options["depth"], 1, None)
         input_shape = None

@@ -12,7 +12,7 @@ from .errors import SpecError
 from .render_json import render_json
 from .render_text import render_csv, render_markdown, render_rst, render_text
 from .table import TableOptions, build_table, column_keys, parse_numbers
-from .units import dtype_name
+from .units import MAX_PRECISION, dtype_name
 
 FORMATS = ("text", "markdown", "rst", "json", "csv")
 FORMAT_ALIASES = {"md": "markdown", "rest": "rst", "restructuredtext": "rst", "txt": "text"}
@@ -95,7 +95,7 @@ def request_from(values: Mapping[str, str | bool | None], default_format: str = 
     if (dtype := text("dtype")) is not None:
         options = replace(options, dtype=_checked("dtype", dtype_name, dtype))
     if (precision := text("precision")) is not None:
-        options = replace(options, precision=positive(precision, "precision", 1, 15))
+        options = replace(options, precision=positive(precision, "precision", 1, MAX_PRECISION))
     if (depth := text("depth")) is not None:
         options = replace(options, depth=positive(depth, "depth"))
     fmt = text("format")

@@ -39,6 +39,8 @@ DTYPE_ALIASES: dict[str, str] = {
 }
 
 NUMBER_FORMATS = ("exact", "compact")
+MAX_PRECISION = 20
+"""The most significant digits ``compact`` numbers may ask for (directive, command line, markers)."""
 _SUFFIXES = ((10**15, "P"), (10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 
 

@@ -239,6 +239,8 @@ def test_missing_and_non_utf8_file_exit_1(tmp_path: Path) -> None:
         ["--input", "3x3"],
         ["--bias", "maybe"],
         ["--depth", "0"],
+        ["--precision", "0"],
+        ["--precision", "21"],  # 1 to 20, as the directive's :precision:
         ["--numbers", "roman"],
         ["--color", "sometimes"],
         ["--bogus"],
@@ -249,6 +251,13 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
     result = run(*([str(VGG)] if args else []), *args)
     assert result.returncode == 2, result.stderr
     assert "usage: cnntable" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_precision_goes_up_to_20_as_in_the_directive() -> None:
+    spec = "input 8x8x3\nfc-12345\n"  # fc-12345: 8*8*3*12345 + 12345 = 2,382,585 params
+    result = run("-", "--numbers", "compact", "--precision", "20", "--columns", "name,params", "--no-totals", stdin=spec)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["fc-12345", "2.382585M"]
 
 
 def test_help_has_examples() -> None:
