@@ -30,6 +30,7 @@ Shapes and receptive fields are text: only ``exact`` and ``raw`` apply to them.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -37,7 +38,8 @@ from typing import Any
 
 from .engine import Breakdown, Row
 from .layers import show_shape
-from .units import nbytes
+from .table import rf_text
+from .units import compact, nbytes
 
 TOTAL_FIGURES = (
     "params",
@@ -185,11 +187,6 @@ def _check_format(reference: Reference) -> None:
         )
 
 
-def _rf_text(row: Row) -> str:
-    height, width = row.receptive_field
-    return str(height) if height == width else f"{height}x{width}"
-
-
 def _row_figures(row: Row, dtype: str) -> dict[str, Any]:
     return {
         "params": row.params,
@@ -201,7 +198,7 @@ def _row_figures(row: Row, dtype: str) -> dict[str, Any]:
         "activations": row.activations,
         "memory": nbytes(row.activations, dtype),
         "output_shape": show_shape(row.output_shape),
-        "rf": _rf_text(row),
+        "rf": rf_text(row),
     }
 
 
@@ -285,8 +282,6 @@ def lookup(summary: dict[str, Any], reference: Reference) -> int | str:
 
 
 def _suggest(summary: dict[str, Any], row: str) -> str:
-    import difflib
-
     close = difflib.get_close_matches(row, list(summary["rows"]), n=3)
     return f" (did you mean {', '.join(close)}?)" if close else ""
 
@@ -314,8 +309,6 @@ def format_figure(value: int | str, fmt: str = "exact") -> str:
     if base == "raw":
         return str(value)
     if base == "compact":
-        from .units import compact
-
         return compact(value, int(digits) if digits else 2)
     if base in _SCALES:
         return _scaled(value, _SCALES[base], digits, 3, strip=True)

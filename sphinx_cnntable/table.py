@@ -31,7 +31,8 @@ def _shape(row: Row) -> str:
     return show_shape(row.output_shape)
 
 
-def _rf(row: Row) -> str:
+def rf_text(row: Row) -> str:
+    """The receptive field as shown: ``212``, or ``HxW`` when the axes differ."""
     height, width = row.receptive_field
     return str(height) if height == width else f"{height}x{width}"
 
@@ -50,7 +51,7 @@ COLUMNS: dict[str, Column] = {
         Column("trainable", "Trainable", True, lambda row: row.trainable, "trainable"),
         Column("non_trainable", "Non-trainable", True, lambda row: row.non_trainable, "non_trainable"),
         Column("macs", "MACs", True, lambda row: row.macs, "macs"),
-        Column("rf", "Receptive field", False, _rf),
+        Column("rf", "Receptive field", False, rf_text),
     )
 }
 """Column keys; aliases in :data:`COLUMN_ALIASES`."""
