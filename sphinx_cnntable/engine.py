@@ -306,6 +306,9 @@ def _default(statement: DefaultStatement, context: _Context, env: Mapping[str, i
             raise SpecError(statement.line, f"default: {word!r} is not key=value")
         if key not in allowed:
             raise SpecError(statement.line, f"default: unknown keyword {key!r}")
+        if family == "all":  # the later default wins: it replaces the families' ones too
+            for scoped in context.defaults.values():
+                scoped.pop(key, None)
         context.defaults.setdefault(family, {})[key] = value
     context.defaults_version += 1
 

@@ -540,7 +540,9 @@ _WORD = re.compile(r"^([^\s=]+)=(\S*)$")
 def build_layer(text: str, defaults: Mapping[str, Mapping[str, str]]) -> tuple[LayerType, str]:
     """Read one layer line (``conv3-64/2 pad=0``) into a layer and its head word.
 
-    ``defaults`` maps a family (or ``"all"``) to keyword defaults (``default bias=no``).
+    ``defaults`` maps a family (or ``"all"``) to keyword defaults (``default bias=no``);
+    the family's own default comes first (the engine drops it when a later ``default``
+    for all families sets the same key).
     """
     words = text.split()
     head = words[0].lower()
@@ -568,7 +570,7 @@ def build_layer(text: str, defaults: Mapping[str, Mapping[str, str]]) -> tuple[L
         options[key] = pair.group(2)
     if len(positional) > cls.takes_positional:
         raise LayerError(f"{words[0]}: unexpected {positional[cls.takes_positional]!r}")
-    for scope in ("all", cls.family):
+    for scope in (cls.family, "all"):
         for key, value in defaults.get(scope, {}).items():
             if key in cls.keywords:
                 options.setdefault(key, value)

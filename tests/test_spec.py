@@ -104,6 +104,15 @@ def test_default_bias_scopes() -> None:
     assert [row.biases for row in only_conv.rows[1:]] == [0, 4, 2]
     # an explicit keyword beats the default
     assert analyse("input 4x4x3\ndefault bias=no\nconv3-4 bias=yes").totals.biases == 4
+    # the later default wins, whether it names a family or not (conv3-4: 4 biases, fc-2: 2);
+    # regression: a family default after `default bias=yes` (or `:bias: no`) was ignored
+    def biases(text: str, bias: bool | None = None) -> list[int]:
+        return [row.biases for row in analyse(text, bias=bias).rows[1:]]
+
+    assert biases("input 4x4x3\ndefault bias=yes\ndefault conv bias=no\nconv3-4\nfc-2") == [0, 2]
+    assert biases("input 4x4x3\ndefault conv bias=yes\nconv3-4\nfc-2", bias=False) == [4, 0]
+    assert biases("input 4x4x3\ndefault conv bias=no\ndefault bias=yes\nconv3-4\nfc-2") == [4, 2]
+    assert biases("input 4x4x3\ndefault conv bias=no\nconv3-4\ndefault bias=yes\nconv3-4\nfc-2") == [0, 4, 2]
 
 
 def test_parse_tree() -> None:
