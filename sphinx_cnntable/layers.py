@@ -50,12 +50,23 @@ class Effect:
 
 
 class Args:
-    """The positional words and ``key=value`` options of one layer line."""
+    """The positional words and ``key=value`` options of one layer line; ``options``
+    includes the defaults in force, ``explicit`` names the keys written on the line."""
 
-    def __init__(self, head: str, positional: list[str], options: dict[str, str]) -> None:
+    def __init__(
+        self, head: str, positional: list[str], options: dict[str, str], explicit: frozenset[str] | None = None
+    ) -> None:
         self.head = head
         self.positional = positional
         self.options = options
+        self.explicit = frozenset(options) if explicit is None else explicit
+
+    def stride(self, written: Pair | None, default: Pair) -> Pair:
+        """The stride: ``stride=`` on the line, else a ``/S`` in the name, else a
+        ``default stride=``, else ``default``."""
+        if written is not None and "stride" not in self.explicit:
+            return written
+        return self.pair("stride", default)
 
     def integer(self, key: str, default: int, minimum: int = 1) -> int:
         return parse_int(self.options[key], f"{key}=", minimum) if key in self.options else default
@@ -217,9 +228,7 @@ class _ConvBase(LayerType):
     @staticmethod
     def read(args: Args, kernel_text_: str, stride_text: str | None) -> dict[str, object]:
         kernel = parse_pair(kernel_text_, "the kernel")
-        stride = parse_pair(stride_text, "the stride") if stride_text else (1, 1)
-        if "stride" in args.options:
-            stride = args.pair("stride", stride)
+        stride = args.stride(parse_pair(stride_text, "the stride") if stride_text else None, (1, 1))
         dilation = args.pair("dilation", (1, 1))
         default_pad = (dilation[0] * (kernel[0] - 1) // 2, dilation[1] * (kernel[1] - 1) // 2)
         return {
@@ -383,8 +392,7 @@ class Pool(LayerType):
     @classmethod
     def build(cls, match: re.Match[str], args: Args) -> LayerType:
         kernel = parse_pair(match.group(1), "the window") if match.group(1) else (2, 2)
-        stride = parse_pair(match.group(2), "the stride") if match.group(2) else kernel
-        stride = args.pair("stride", stride)
+        stride = args.stride(parse_pair(match.group(2), "the stride") if match.group(2) else None, kernel)
         padding = parse_padding(args, (0, 0))
         ceil = args.flag("ceil", False)
         if padding[0] == "explicit" and (padding[1][0] > kernel[0] // 2 or padding[1][1] > kernel[1] // 2):
@@ -570,9 +578,10 @@ def build_layer(text: str, defaults: Mapping[str, Mapping[str, str]]) -> tuple[L
         options[key] = pair.group(2)
     if len(positional) > cls.takes_positional:
         raise LayerError(f"{words[0]}: unexpected {positional[cls.takes_positional]!r}")
+    explicit = frozenset(options)
     for scope in (cls.family, "all"):
         for key, value in defaults.get(scope, {}).items():
             if key in cls.keywords:
                 options.setdefault(key, value)
-    return cls.build(match, Args(words[0], positional, options)), words[0]
+    return cls.build(match, Args(words[0], positional, options, explicit)), words[0]
 

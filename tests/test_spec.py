@@ -115,6 +115,16 @@ def test_default_bias_scopes() -> None:
     assert biases("input 4x4x3\ndefault conv bias=no\nconv3-4\ndefault bias=yes\nconv3-4\nfc-2") == [0, 4, 2]
 
 
+def test_default_stride_does_not_override_the_stride_in_the_name() -> None:
+    # `/S` is written on the line, so it wins over a default (as `stride=` does); the
+    # default still reaches layers written without a stride. 8x8, pad 1: /1 keeps 8,
+    # stride 2 gives floor((8 + 2 - 3) / 2) + 1 = 4; maxpool3/1 on 4x4 gives 2x2.
+    shapes = [row.output_shape for row in analyse(
+        "input 8x8x3\ndefault stride=2\nconv3-4/1\nconv3-4\nmaxpool3/1\nconv3-4/1 stride=2"
+    ).rows[1:]]
+    assert shapes == [(8, 8, 4), (4, 4, 4), (2, 2, 4), (1, 1, 4)]
+
+
 def test_parse_tree() -> None:
     spec = parse("input 8x8x3\ndefine b n:\n  conv3-{n}\nx: conv3-4 x2\nadd:\n  branch: identity\n  branch: relu\n")
     define, layer, block = spec.statements[1:]
