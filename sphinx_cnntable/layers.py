@@ -528,7 +528,9 @@ def _probability(text: str, head: str) -> float:
 @register
 @dataclass(frozen=True)
 class Flatten(LayerType):
-    """``flatten``: HxWxC to a vector of H*W*C."""
+    """``flatten``: HxWxC to a vector of H*W*C. A vector has one position, so its
+    receptive-field step takes the whole map (as ``fc`` and ``gap`` do): a layer after
+    ``flatten`` sees what it would see without it."""
 
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"^flatten$")
 
@@ -537,7 +539,8 @@ class Flatten(LayerType):
         return cls()
 
     def apply(self, shape: Shape, head: str) -> Effect:
-        return Effect(output_shape=(math.prod(shape),))
+        whole = (shape[0], shape[1]) if len(shape) == 3 else (1, 1)
+        return Effect(output_shape=(math.prod(shape),), rf_kernel=whole, rf_stride=whole)
 
 
 # --- lookup --------------------------------------------------------------------

@@ -153,6 +153,13 @@ def test_receptive_field_steps() -> None:
     # rf 1 -> 5 (dilated 3 = span 5) -> 7 (jump 1) -> jump 2 -> 11
     assert row.rf == 11 and row.jump == (2, 2)
     assert last("input 7x7x512\nfc-10").rf == 7
+    # flatten keeps the whole map for the fc after it (regression: the fc reported the
+    # conv's 3): conv3 gives rf 3, jump 1; the fc's 8x8 kernel adds (8 - 1) * 1 = 10
+    assert last("input 8x8x3\nconv3-4\nfc-10").rf == 10
+    assert last("input 8x8x3\nconv3-4\nflatten\nfc-10").rf == 10
+    # LeNet: pool2 has rf 16 and jump 4 on a 5x5 map: 16 + (5 - 1) * 4 = 32, the whole input
+    lenet = "input 32x32x1\nconv5-6 pad=0\nmaxpool2\nconv5-16 pad=0\nmaxpool2\nflatten\nfc-120"
+    assert last(lenet).rf == 32 and last(lenet + "\nfc-84").rf == 32
 
 
 def test_huge_dimensions_stay_exact() -> None:
