@@ -21,6 +21,9 @@ pytest.importorskip(
 from test_differential import check_receptive_field, compare
 from translate import translate
 
+from sphinx_cnntable.engine import analyse
+from sphinx_cnntable.errors import SpecError
+
 CASES = {
     # ceil mode: the last window would start in the right padding, so PyTorch drops it
     "ceil-drops-window-in-padding": "input 5x7x2\nmaxpool2/2 pad=1 ceil=yes\n",
@@ -68,3 +71,13 @@ def test_receptive_field_corner(name: str) -> None:
 def test_translator_refuses_global_pool_on_a_vector() -> None:
     with pytest.raises(ValueError, match="needs an image"):
         translate("input 4x4x2\nfc-3\ngap\n")
+
+
+def test_residual_whose_body_changes_channels_in_a_later_repeat_iteration_is_refused() -> None:
+    """Found by the receptive-field probe: PyTorch broadcasts a 1-channel map onto a
+    2-channel sum and runs; the engine must refuse it, and the translator now does too."""
+    spec = "input 8x8x1\nconv1-2\nrepeat 2:\n  residual:\n    conv1-2\n  conv1-1\n"
+    with pytest.raises(SpecError, match="residual: the body changes the shape from 8x8x1 to 8x8x2"):
+        analyse(spec)
+    with pytest.raises(ValueError, match="residual: shapes differ"):
+        translate(spec)

@@ -76,7 +76,11 @@ class Merge(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs = [branch(x) for branch in self.branches]
         if self.mode == "residual":
-            return outs[0] + x
+            outs.append(x)
+        if self.mode != "concat" and any(out.shape != outs[0].shape for out in outs):
+            # PyTorch would broadcast (a 1-channel map onto a 2-channel one) and run;
+            # an element-wise sum of different shapes is a spec error, as in the engine.
+            raise ValueError(f"{self.mode}: shapes differ: {[tuple(out.shape) for out in outs]}")
         if self.mode == "concat":
             return torch.cat(outs, dim=1)
         total = outs[0]
