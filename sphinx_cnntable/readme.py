@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING
 from sphinx.util import logging
 
 from .markers import Block, MarkerError, find_blocks, flavor_of, split_lines
+from .outputs import FLAGS, VALUED
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
 
 logger = logging.getLogger(__name__)
 
-_FLAG_OPTIONS = {"formulas": "formulas", "fold": "fold", "hide-empty": "hide-empty"}
-_VALUE_OPTIONS = ("input", "bias", "dtype", "columns", "numbers", "precision", "depth")
 _YES = (True, "yes", "true", "on", "1", "")
 
 
@@ -82,17 +81,23 @@ def live_text(text: str, path: str, readme_dir: Path, document_dir: Path, docnam
 
 
 def directive_text(block: Block, spec: str, flavor: str) -> str:
-    """The ``cnn-breakdown`` directive for ``block`` in MyST or reST syntax."""
+    """The ``cnn-breakdown`` directive for ``block`` in MyST or reST syntax. Option
+    values go through as written (``fold=maybe`` becomes ``:fold: maybe``), so the
+    directive checks them and warns; ``format=`` has no meaning for a live table."""
     options = [f":file: {spec}"]
-    for key in _VALUE_OPTIONS:
+    for key in VALUED:
         value = block.options.get(key)
-        if isinstance(value, str):
+        if key != "format" and isinstance(value, str):
             options.append(f":{key}: {value}")
-    for key, name in _FLAG_OPTIONS.items():
-        if key in block.options and block.options[key] in _YES:
-            options.append(f":{name}:")
-    if "totals" in block.options and block.options["totals"] not in _YES:
-        options.append(":no-totals:")
+    for key in FLAGS:
+        value = block.options.get(key)
+        if key == "totals":
+            if value is not None and value not in _YES:
+                options.append(":no-totals:")
+        elif value is True or value == "":
+            options.append(f":{key}:")
+        elif isinstance(value, str):
+            options.append(f":{key}: {value}")
     if flavor == "rst":
         return "\n.. cnn-breakdown::\n" + "".join(f"   {option}\n" for option in options) + "\n"
     return "\n```{cnn-breakdown}\n" + "".join(f"{option}\n" for option in options) + "```\n\n"

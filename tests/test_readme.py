@@ -54,3 +54,16 @@ def test_live_text_keeps_line_numbers_and_rewrites_paths(tmp_path: Path) -> None
     converted = live_text(rst, "README.rst", tmp_path, tmp_path, "README")
     assert ".. cnn-breakdown::\n   :file: specs/n.cnn\n   :numbers: compact\n" in converted
     assert find_blocks(split_lines(converted), "rst") == []
+
+
+def test_marker_flag_values_reach_the_directive(project: Any, tables: Any) -> None:
+    # `fold=no` leaves the rows unfolded, and a bad flag value is a warning from the
+    # directive, as `cnntable sync` refuses it (it used to be dropped without a word)
+    spec = "input 8x8x3\nconv3-4 x2\n"  # conv3-4: 3*3*3*4 + 4 = 112; then 3*3*4*4 + 4 = 148
+    text = "# Page\n\n<!-- cnn-breakdown: n.cnn columns=name,params fold=no hide-empty=yes -->\n<!-- end cnn-breakdown -->\n"
+    app = project(text, md=True, files={"n.cnn": spec})
+    assert "WARNING" not in app.warning.getvalue(), app.warning.getvalue()
+    (table,) = tables((Path(app.outdir) / "index.html").read_text(encoding="utf-8"))
+    assert [row.texts for row in table.layers] == [["conv3-4", "112"], ["conv3-4", "148"]]
+    bad = project(text.replace("fold=no", "fold=maybe"), md=True, files={"n.cnn": spec})
+    assert ":fold: expected no value (or yes/no), got 'maybe'" in bad.warning.getvalue()
