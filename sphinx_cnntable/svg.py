@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .engine import Breakdown, Row
+from .figures import percent
 from .units import compact, nbytes
 
 METRICS = {
@@ -102,12 +103,12 @@ def _esc(text: str) -> str:
 
 
 def _percent(part: int, total: int) -> str:
+    """The share as the ``:cnn:`` role's ``percent`` writes it (exact decimal rounding),
+    ``<0.1%`` when that rounds to zero, and nothing for no share at all."""
     if not total or not part:
         return ""
-    share = 100 * part / total
-    if share < 0.05:
-        return "<0.1%"
-    return f"{share:.1f}%"
+    text = percent(part, total)
+    return "<0.1%" if text == "0.0%" else text
 
 
 def _short(name: str, limit: int = 26) -> str:

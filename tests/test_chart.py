@@ -98,3 +98,15 @@ def test_other_builders_get_a_summary(make_app: Any, chart_src: Path, builder: s
     assert "<svg" not in text and "svg" not in text.lower().replace("svg-", "")
     assert "Largest by params: fc1 (74.3%)" in " ".join(text.split())
     assert "Largest by params: fc1 (74.3%), fc2 (12.1%), conv5 (5.1%)." in " ".join(text.split())
+
+
+def test_shares_round_as_the_role_does() -> None:
+    # 15 of 10,000 is exactly 0.15%: the :cnn: role's percent rounds half to even, 0.2%;
+    # the chart used binary floats and wrote 0.1% (0.15 is 0.1499... as a float)
+    rows = [
+        Row(name="small", kind="layer", layer="x", depth=0, line=1, output_shape=(4,), weights=15),
+        Row(name="big", kind="layer", layer="y", depth=0, line=2, output_shape=(4,), weights=9_985),
+    ]
+    labels = ["".join(t.itertext()) for t in SafeET.fromstring(render_chart(rows, metrics=("params",))).iter(f"{SVG}text")]
+    assert "0.2%" in labels and "99.8%" in labels  # 9,985 / 10,000 = 99.85% -> 99.8 (half to even)
+    assert summary(chart_rows(rows), ("params",)) == "Largest by params: big (99.8%), small (0.2%)."
