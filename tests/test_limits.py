@@ -8,7 +8,14 @@ import pytest
 from sphinx_cnntable import engine
 from sphinx_cnntable.engine import analyse
 from sphinx_cnntable.errors import SpecError
-from sphinx_cnntable.limits import MAX_DEPTH, MAX_DIGITS, MAX_LINE_CHARS, MAX_REPEAT, MAX_ROWS, MAX_SPEC_BYTES
+from sphinx_cnntable.limits import (
+    MAX_DEPTH,
+    MAX_DIGITS,
+    MAX_LINE_CHARS,
+    MAX_REPEAT,
+    MAX_ROWS,
+    MAX_SPEC_BYTES,
+)
 
 
 def error_of(text: str) -> SpecError:
