@@ -562,6 +562,8 @@ def build_layer(text: str, defaults: Mapping[str, Mapping[str, str]]) -> tuple[L
         if match:
             break
     else:
+        if words[0].endswith(":"):
+            raise LayerError(f"{words[0][:-1]!r} is not a label: a label is a letter or '_' and then letters, digits, '_' or '.'")
         raise LayerError(f"unknown layer {words[0]!r}")
     positional: list[str] = []
     options: dict[str, str] = {}

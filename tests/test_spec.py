@@ -195,3 +195,10 @@ def test_times_sign_repeat_needs_no_space() -> None:
     breakdown = analyse("input 8x8x3\nconv3-4×2")
     # (3*3*3)*4 + 4 = 112, then (3*3*4)*4 + 4 = 148
     assert [row.params for row in breakdown.leaves()] == [0, 112, 148]
+
+
+def test_a_malformed_label_is_named_as_such() -> None:
+    with pytest.raises(SpecError) as info:
+        analyse("input 8x8x3\nc1<x>: conv3-4")
+    assert info.value.line == 2
+    assert info.value.message.startswith("'c1<x>' is not a label")
