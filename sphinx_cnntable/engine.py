@@ -122,7 +122,8 @@ class _Applied:
 
 @dataclass
 class _Context:
-    """The walk's state. ``defaults_version`` changes with every ``default`` line, so
+    """The walk's state. ``defaults_version`` names the defaults in force: every
+    ``default`` line issues a new one and leaving its block restores the one before, so
     the caches (layer text, defaults, input shape) never serve a stale layer;
     ``running`` holds the sums of the leaf rows so far, so a group's subtotals are a
     difference (``marks`` keeps the sums at each open group)."""
@@ -132,6 +133,7 @@ class _Context:
     rows: list[Row] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     defaults_version: int = 0
+    versions_issued: int = 0
     layers: dict[tuple[str, int], tuple[object, str]] = field(default_factory=dict)
     applied: dict[tuple[str, int, Shape], _Applied] = field(default_factory=dict)
     running: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0])
@@ -273,17 +275,23 @@ def _walk(
     if depth > MAX_DEPTH:
         line = statements[0].line if statements else 1
         raise SpecError(line, f"blocks are nested deeper than the limit of {MAX_DEPTH}")
+    saved: tuple[dict[str, dict[str, str]], int] | None = None
     for statement in statements:
         if isinstance(statement, LayerStatement):
             state = _layer_statement(statement, state, context, depth, prefix, env)
         elif isinstance(statement, BlockStatement):
             state = _block(statement, state, context, depth, prefix, env)
         elif isinstance(statement, DefaultStatement):
+            if saved is None:
+                saved = ({family: dict(values) for family, values in context.defaults.items()}, context.defaults_version)
             _default(statement, context, env)
         elif isinstance(statement, InputStatement):
             raise SpecError(statement.line, "'input' must be the first statement of the spec")
         elif isinstance(statement, DefineStatement):
             raise SpecError(statement.line, "define blocks at the top level only")
+    if saved is not None and depth > 0:
+        # a default set inside a block (or a user block's body) ends with the block
+        context.defaults, context.defaults_version = saved
     return state
 
 
@@ -310,7 +318,8 @@ def _default(statement: DefaultStatement, context: _Context, env: Mapping[str, i
             for scoped in context.defaults.values():
                 scoped.pop(key, None)
         context.defaults.setdefault(family, {})[key] = value
-    context.defaults_version += 1
+    context.versions_issued += 1
+    context.defaults_version = context.versions_issued
 
 
 def _layer_statement(

@@ -498,24 +498,59 @@ class BatchNorm(LayerType):
 @register
 @dataclass(frozen=True)
 class Elementwise(LayerType):
-    """``relu``, ``relu6``, ``sigmoid``, ``tanh``, ``softmax``, ``dropout``, ``lrn``,
-    ``identity`` and friends: same shape out, no parameters, 0 MACs."""
+    """``relu``, ``relu6``, ``sigmoid``, ``tanh``, ``softmax``, ``identity`` and friends:
+    same shape out, no parameters, 0 MACs."""
 
     pattern: ClassVar[re.Pattern[str]] = re.compile(
         r"^(?:relu|relu6|leakyrelu|elu|gelu|silu|swish|hswish|hardswish|hsigmoid|hardsigmoid"
-        r"|sigmoid|tanh|softmax|dropout|identity|lrn)$"
+        r"|sigmoid|tanh|softmax|identity)$"
     )
     family: ClassVar[str] = "activation"
-    keywords: ClassVar[frozenset[str]] = frozenset({"p", "size"})
+
+    @classmethod
+    def build(cls, match: re.Match[str], args: Args) -> LayerType:
+        return cls()
+
+    def apply(self, shape: Shape, head: str) -> Effect:
+        return Effect(output_shape=shape)
+
+
+@register
+@dataclass(frozen=True)
+class Dropout(LayerType):
+    """``dropout`` (``p=`` is read and checked, not used): same shape, no parameters."""
+
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^dropout$")
+    family: ClassVar[str] = "activation"
+    keywords: ClassVar[frozenset[str]] = frozenset({"p"})
 
     @classmethod
     def build(cls, match: re.Match[str], args: Args) -> LayerType:
         if "p" in args.options:
             _probability(args.options["p"], args.head)
+        return cls()
+
+    def apply(self, shape: Shape, head: str) -> Effect:
+        return Effect(output_shape=shape)
+
+
+@register
+@dataclass(frozen=True)
+class LocalResponseNorm(LayerType):
+    """``lrn`` (``size=`` neighbouring channels, default 5): normalises across the
+    channels of a feature map, so it needs an HxWxC input; no parameters."""
+
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^lrn$")
+    family: ClassVar[str] = "activation"
+    keywords: ClassVar[frozenset[str]] = frozenset({"size"})
+
+    @classmethod
+    def build(cls, match: re.Match[str], args: Args) -> LayerType:
         args.integer("size", 5)
         return cls()
 
     def apply(self, shape: Shape, head: str) -> Effect:
+        spatial(shape, head)
         return Effect(output_shape=shape)
 
 

@@ -202,3 +202,15 @@ def test_a_malformed_label_is_named_as_such() -> None:
         analyse("input 8x8x3\nc1<x>: conv3-4")
     assert info.value.line == 2
     assert info.value.message.startswith("'c1<x>' is not a label")
+
+
+def test_a_default_ends_with_its_block() -> None:
+    def biases(text: str) -> list[int]:
+        return [row.biases for row in analyse(text).leaves() if row.kind == "layer"]
+
+    # conv3-4 has 4 biases, fc-2 has 2, unless bias=no is in force
+    assert biases("input 4x4x3\ng:\n  default bias=no\n  conv3-4\nconv3-4\nfc-2") == [0, 4, 2]
+    assert biases("define blk:\n  default bias=no\n  conv3-4\ninput 4x4x3\nblk\nconv3-4\nblk\nconv3-4") == [0, 4, 0, 4]
+    assert biases("input 4x4x3\ndefault bias=no\ng:\n  default bias=yes\n  conv3-4\nconv3-4") == [4, 0]
+    # each pass through a repeat starts from the defaults before it
+    assert biases("input 4x4x3\nrepeat 2:\n  conv3-4\n  default bias=no\n  conv3-4\nconv3-4") == [4, 0, 4, 0, 4]

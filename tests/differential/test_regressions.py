@@ -81,3 +81,14 @@ def test_residual_whose_body_changes_channels_in_a_later_repeat_iteration_is_ref
         analyse(spec)
     with pytest.raises(ValueError, match="residual: shapes differ"):
         translate(spec)
+
+
+def test_lrn_on_a_vector_is_refused_by_both() -> None:
+    """Found by the differential suite: ``repeat 2:`` over ``lrn``, ``flatten``, ``fc-1``
+    puts ``lrn`` on a vector in the second pass. PyTorch's LocalResponseNorm needs a
+    feature map; the engine accepted it. Both refuse it now."""
+    spec = "input 8x8x1\nL3: repeat 2:\n  L1: repeat 1:\n    lrn\n  flatten\n  fc-1 bias=no\n"
+    with pytest.raises(SpecError, match="lrn needs an HxWxC input, got a vector of 1"):
+        analyse(spec)
+    with pytest.raises(ValueError, match="lrn needs an image"):
+        translate(spec)
