@@ -214,3 +214,11 @@ def test_a_default_ends_with_its_block() -> None:
     assert biases("input 4x4x3\ndefault bias=no\ng:\n  default bias=yes\n  conv3-4\nconv3-4") == [4, 0]
     # each pass through a repeat starts from the defaults before it
     assert biases("input 4x4x3\nrepeat 2:\n  conv3-4\n  default bias=no\n  conv3-4\nconv3-4") == [4, 0, 4, 0, 4]
+
+
+def test_only_dropout_and_lrn_take_their_keywords() -> None:
+    with pytest.raises(SpecError, match="relu: unknown keyword 'p'"):
+        analyse("input 8x8x3\nrelu p=0.3")
+    with pytest.raises(SpecError, match="lrn needs an HxWxC input"):
+        analyse("input 784\nlrn size=3")
+    assert analyse("input 8x8x3\ndropout p=0.5\nlrn size=3").totals.activations == 3 * 8 * 8 * 3
