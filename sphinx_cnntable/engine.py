@@ -218,7 +218,14 @@ def _input_shape(body: list[Statement], given: str | Shape | None) -> Shape:
     inputs = [s for s in body if isinstance(s, InputStatement)]
     for statement in inputs:
         if statement is not body[0]:
-            raise SpecError(statement.line, "'input' must be the first statement of the spec")
+            first = body[0]
+            before = ""
+            if not isinstance(first, InputStatement):
+                # Name the statement in the way: a stray line (say a MyST option line
+                # kept as content) is easier to find than the input line it displaces.
+                shown = f", {first.text!r}," if isinstance(first, LayerStatement) else ""
+                before = f" (line {first.line}{shown} comes before it)"
+            raise SpecError(statement.line, f"'input' must be the first statement of the spec{before}")
     if given is not None:
         return parse_shape(given if isinstance(given, str) else "x".join(map(str, given)))
     if not inputs:

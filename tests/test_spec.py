@@ -153,6 +153,10 @@ def test_parse_tree() -> None:
         ("input 8x8x3\ndefine b: relu", 2, "define b: the body goes on the following, indented lines"),
         ("input 8x8x3\nrepeat 2: g:", 2, "'repeat 2:' with an inline body cannot open another block on the same line"),
         ("input 8x8x3\nrelu\ninput 4", 3, "'input' must be the first statement of the spec"),
+        ("conv3-8\ninput 8x8x3", 2, "'input' must be the first statement of the spec (line 1, 'conv3-8', comes before it)"),
+        # a MyST option line kept as content (after a comment): the message names it
+        ("# net\n:columns: name\ninput 8x8x3", 3, "'input' must be the first statement of the spec (line 2, ':columns: name', comes before it)"),
+        ("default bias=no\ninput 8x8x3", 2, "'input' must be the first statement of the spec (line 1 comes before it)"),
         ("relu", 1, "no input shape: start the spec with 'input HxWxC' (or give :input: / --input)"),
         ("input 8x8", 1, "input '8x8': write HxWxC (224x224x3) or N (784)"),
         ("input 8x0x3", 1, "input: the input size must be at least 1, not 0"),
