@@ -66,10 +66,112 @@ def render_table(
     return node
 
 
+LATEX_SIZES = ((r"\small", 9.0), (r"\footnotesize", 8.0), (r"\scriptsize", 7.0))
+"""Font sizes tried for a table in LaTeX, largest first, with their size in points in a
+10pt document (``\\scriptsize`` is for a dozen columns)."""
+
+LATEX_LINE_PT = 450.0
+"""The line width assumed, in points: Sphinx's manual and howto classes give 453pt on A4
+paper, 469pt on letter paper. A wider line only widens the columns."""
+
+LATEX_PADDING_PT = 12.4
+"""Horizontal room a column takes besides its text: ``2\tabcolsep`` and a rule."""
+
+
 def latex_colspec(table: Table) -> addnodes.tabular_col_spec:
-    """A ``tabularcolumns`` node: numbers right-aligned in LaTeX (other builders skip it)."""
-    spec = "|" + "|".join("r" if column.numeric else "l" for column in table.columns) + "|"
-    return addnodes.tabular_col_spec(spec=spec)
+    r"""A ``tabularcolumns`` node for LaTeX (other builders skip it), such as
+    ``|>{\small\raggedright\arraybackslash}\X{1520}{10000}|>{\small\raggedleft...``.
+
+    Every column is a paragraph column ``\X{a}{b}`` (``a/b`` of the line width) in the
+    table's font size: ``\small``, else ``\footnotesize``, else ``\scriptsize``, the
+    largest in which the table fits (:data:`LATEX_SIZES`). Numbers are ``\raggedleft``,
+    text ``\raggedright``; a merged cell of the totals takes the alignment of the last
+    column it spans. The widths come from the text (:func:`_latex_widths`): each column
+    is at least as wide as its longest word (``15,470,264,320``, ``(3*3*128)*256``), so
+    no text runs into the next cell, and the room left goes to the columns whose cells
+    would wrap. A table that needs less than the line keeps its natural width, centred.
+    The caption and the repeated header (``longtable``) are Sphinx's own.
+
+    Why not ``l``/``r`` columns: Sphinx puts each of their cells in a ``varwidth`` box
+    of ``1/ncols`` of the line, so a long number or formula ran into the next column,
+    and the merged cells of the totals widened every column to that width, pushing
+    wide tables off the page.
+    """
+    size, widths, line = _latex_widths(table)
+    columns = []
+    for column, width in zip(table.columns, widths):
+        align = r"\raggedleft" if column.numeric else r"\raggedright"
+        columns.append(f">{{{size}{align}\\arraybackslash}}\\X{{{width}}}{{{line}}}")
+    return addnodes.tabular_col_spec(spec="|" + "|".join(columns) + "|")
+
+
+def _latex_widths(table: Table) -> tuple[str, list[int], int]:
+    r"""The font size, and each column's share ``a`` of the line ``b`` for ``\X{a}{b}``,
+    from estimated text widths in ens (half an em, a digit's width).
+
+    Three widths per column: the longest word of its cells (words break at spaces only),
+    the longest word of its header too (headers also break after a hyphen), and its
+    longest text. The size is the largest in which the first two fit; a table too wide
+    for that (a dozen columns) takes the smallest size and gives its headers what room
+    is left; room to spare goes towards the longest texts.
+    """
+    ncols = len(table.columns)
+    cells = [0.0] * ncols
+    wanted = [_ens(header, sans=True) for header in table.headers]
+    for row in table.rows:
+        for index, cell in enumerate(row.cells):
+            text = cell.text
+            bold = False
+            if table.columns[index].key == "name":
+                text = INDENT * row.depth + text
+                bold = row.kind == "group"
+            cells[index] = max(cells[index], *(_ens(word, bold=bold) for word in text.split(" ")))
+            wanted[index] = max(wanted[index], _ens(text, bold=bold))
+    for total in table.totals:  # the label spans all columns but the last two, the value those two
+        value = max(_ens(word) for word in total.text.split(" "))
+        label = max(_ens(word, bold=True) for word in total.label.split(" "))
+        if ncols >= 3:
+            cells[-1] = max(cells[-1], value - cells[-2])
+            cells[0] = max(cells[0], label - sum(cells[1:-2]))
+        else:
+            cells[-1] = max(cells[-1], value)
+    headers = [
+        max(cells[index], *(_ens(word, sans=True) for word in header.replace("-", "- ").split(" ")))
+        for index, header in enumerate(table.headers)
+    ]
+    wanted = [max(pair) for pair in zip(wanted, headers)]
+    for size, points in LATEX_SIZES:
+        line, padding = LATEX_LINE_PT * 2 / points, LATEX_PADDING_PT * 2 / points
+        if sum(headers) + ncols * padding <= line:
+            break
+    tiers = [[width + padding for width in tier] for tier in (cells, headers, wanted)]
+    if sum(tiers[0]) > line:  # too wide even in the smallest size: shrink every column alike
+        return size, [int(share * 100) for share in tiers[0]], int(sum(tiers[0]) * 100 + 0.999)
+    low, high = (tiers[1], tiers[2]) if sum(tiers[1]) <= line else (tiers[0], tiers[1])
+    spare = min(1.0, (line - sum(low)) / max(sum(high) - sum(low), 1e-9))
+    shares = [lo + (hi - lo) * spare for lo, hi in zip(low, high)]  # each gets a like part of what it lacks
+    return size, [int(share * 100) for share in shares], int(line * 100 + 0.999)  # never above the line
+
+
+_ENS = {
+    **dict.fromkeys(" ,.:;'!|ijl\u00a0", 0.6),
+    **dict.fromkeys("()[]-frt", 0.7),
+    **dict.fromkeys("=+<>", 1.15),
+    **dict.fromkeys("mw", 1.6),
+    **dict.fromkeys("MW@%&", 1.9),
+}
+"""Characters not one en wide (in ens); capitals not listed are 1.5."""
+
+
+def _ens(text: str, sans: bool = False, bold: bool = False) -> float:
+    """Estimated width of ``text`` in ens (half an em: a digit's width) in the fonts of
+    Sphinx's LaTeX (Times roman for cells, Helvetica for headers): 0 to 15% wide of the
+    true width of the words of the docs' tables, never narrow."""
+    width = 0.0
+    for char in text:
+        ens = _ENS.get(char, 1.5 if char.isupper() else 1.0)
+        width += ens * 1.12 if sans and ens == 1.0 else ens
+    return width * 1.1 if bold else width
 
 
 def _widths(table: Table) -> list[int]:

@@ -124,7 +124,12 @@ def test_latex_longtable(app) -> None:
     app.build()
     assert _warnings(app) == []
     tex = next(Path(app.outdir).glob("*.tex")).read_text(encoding="utf-8")
-    assert r"\begin{longtable}{|l|l|r|r|r|}" in tex
+    # paragraph columns sized from the text, in the table's font size; numbers flush right
+    spec = re.search(r"\\begin\{longtable\}\{(.*)\}\n", tex).group(1)
+    columns = spec.strip("|").split("|")
+    column = r">\{\\small\\ragged(left|right)\\arraybackslash\}\\X\{\d+\}\{10000\}"
+    assert len(columns) == 5 and all(re.fullmatch(column, text) for text in columns)
+    assert ["raggedleft" in column for column in columns] == [False, False, True, True, True]
     assert r"\endhead" in tex  # header repeated on every page
     for figure in (VGG16_CONV1_1, VGG16_CONV3_1, VGG16_FC1, VGG16_PARAMS, VGG16_MACS):
         assert figure in tex

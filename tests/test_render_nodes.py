@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from docutils import nodes
 from docutils.frontend import get_default_settings
 from docutils.utils import new_document
@@ -10,6 +12,8 @@ from docutils.writers.html5_polyglot import HTMLTranslator, Writer
 from sphinx_cnntable.engine import analyse
 from sphinx_cnntable.render_nodes import (
     INDENT,
+    LATEX_LINE_PT,
+    LATEX_PADDING_PT,
     depart_formula_hint_html,
     formula_hint,
     latex_colspec,
@@ -26,6 +30,28 @@ residual:
   conv3-16
 fc-10
 """
+
+VGG_SPEC = """input 224x224x3
+conv1:
+  conv3-64 x2
+  maxpool
+conv2:
+  conv3-128 x2
+  maxpool
+conv3:
+  conv3-256 x3
+  maxpool
+conv4:
+  conv3-512 x3
+  maxpool
+conv5:
+  conv3-512 x3
+  maxpool
+fc1: fc-4096
+fc2: fc-4096
+fc3: fc-1000
+"""
+VGG_COLUMNS = ("name", "shape", "weights", "biases", "params", "macs", "rf")
 
 
 def _table(**options):
@@ -112,9 +138,52 @@ def test_widths_fit_the_text() -> None:
     assert value_width >= max(len(total.text) for total in table.totals)
 
 
+def _latex_columns(table) -> list[tuple[str, str, int, int]]:
+    """(size, alignment, a, b) of each ``>{size align\\arraybackslash}\\X{a}{b}`` column."""
+    spec = latex_colspec(table)["spec"]
+    assert spec.startswith("|") and spec.endswith("|")
+    column = r">\{\\(small|footnotesize|scriptsize)\\(raggedleft|raggedright)\\arraybackslash\}\\X\{(\d+)\}\{(\d+)\}"
+    matches = [re.fullmatch(column, text) for text in spec[1:-1].split("|")]
+    assert all(matches), spec
+    return [(m[1], m[2], int(m[3]), int(m[4])) for m in matches]
+
+
 def test_latex_colspec() -> None:
-    assert latex_colspec(_table())["spec"] == "|l|l|r|r|r|"
-    assert latex_colspec(_table(columns=("name", "rf", "macs")))["spec"] == "|l|l|r|"
+    """Paragraph columns in one font size, numbers flush right, the widths within the line."""
+    columns = _latex_columns(_table())
+    assert [size for size, *_ in columns] == ["small"] * 5
+    assert [align for _, align, *_ in columns] == ["raggedright"] * 2 + ["raggedleft"] * 3
+    assert sum(a for *_, a, _ in columns) <= columns[0][3]
+    assert [align for _, align, *_ in _latex_columns(_table(columns=("name", "rf", "macs")))] == [
+        "raggedright", "raggedright", "raggedleft"]
+
+
+def test_latex_columns_hold_their_longest_word() -> None:
+    """The VGG-16 formulas table of the docs: no column narrower than its longest word
+    (``(3*3*128)*256``, ``(3*3*512)*512*14*14``), the table within the line."""
+    table = build_table(analyse(VGG_SPEC), TableOptions(columns=VGG_COLUMNS, formulas=True))
+    columns = _latex_columns(table)
+    size = {"small": 9.0, "footnotesize": 8.0, "scriptsize": 7.0}[columns[0][0]]
+    line = columns[0][3]
+    assert sum(a for *_, a, _ in columns) <= line
+    for index, (_, _, a, b) in enumerate(columns):
+        room = (LATEX_LINE_PT * a / b - LATEX_PADDING_PT) / (size / 2)  # ens of text
+        longest = max(_times_ens(word) for row in table.rows for word in row.cells[index].text.split(" "))
+        assert room >= longest, (index, room, longest)
+
+
+def _times_ens(word: str) -> float:
+    """Width in ens in Times roman (AFM widths / 500) of the characters of these cells;
+    lower-case letters of the layer names are at most one en."""
+    narrow = {"(": 0.666, ")": 0.666, ",": 0.5, ".": 0.5, "=": 1.128, "+": 1.128}
+    return sum(narrow.get(char, 1.0) for char in word)
+
+
+def test_latex_font_size_follows_the_width() -> None:
+    every = ("name, layer, shape, activations, memory, weights, biases, params, trainable, "
+             "non_trainable, macs, rf").split(", ")
+    assert _latex_columns(_table(columns=("name", "params")))[0][0] == "small"
+    assert _latex_columns(_table(columns=every))[0][0] == "scriptsize"
 
 
 def test_html_hover_title_is_escaped() -> None:
