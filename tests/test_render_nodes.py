@@ -180,8 +180,8 @@ def _times_ens(word: str) -> float:
 
 
 def test_latex_font_size_follows_the_width() -> None:
-    every = ("name, layer, shape, activations, memory, weights, biases, params, trainable, "
-             "non_trainable, macs, rf").split(", ")
+    every = ("name", "layer", "shape", "activations", "memory", "weights", "biases", "params", "trainable",
+             "non_trainable", "macs", "rf")
     assert _latex_columns(_table(columns=("name", "params")))[0][0] == "small"
     assert _latex_columns(_table(columns=every))[0][0] == "scriptsize"
 
