@@ -8,6 +8,7 @@ paragraph in its place).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -88,6 +89,11 @@ class CnnBreakdown(SphinxDirective):
         self.add_name(table_node)  # pops :name:
         return [*messages, latex_colspec(table), table_node, *self._chart(breakdown, table_options, name)]
 
+    def get_location(self) -> str:
+        """``source:line`` of the directive, the source absolute (see :func:`_absolute`)."""
+        source, line = self.get_source_info()
+        return f"{_absolute(source) or '<unknown>'}:{line or ''}"
+
     def _chart(self, breakdown: Breakdown, table_options: TableOptions, name: str) -> list[nodes.Node]:
         """``:chart: params, macs, memory`` (+ ``:chart-scale: log``): SVG in HTML, a summary elsewhere."""
         if "chart" not in self.options:
@@ -153,14 +159,16 @@ class CnnBreakdown(SphinxDirective):
         docutils records each content line's source and 0-based offset (exact also for
         included files); myst-parser's offsets are relative, so there the line is counted
         from the directive's opening line, ``content_offset`` lines before the content.
+        docutils names an included file relative to the working directory, so the source
+        is made absolute, as Sphinx does for the locations of nodes.
         """
         if not 1 <= line <= len(self.content):
             return self.get_location()
         if _is_myst(self.state_machine):
             source = self.get_source_info()[0]
-            return f"{source}:{self.lineno + self.content_offset + line}"
+            return f"{_absolute(source)}:{self.lineno + self.content_offset + line}"
         source, offset = self.content.info(line - 1)
-        return f"{source}:{offset + 1}"
+        return f"{_absolute(source)}:{offset + 1}"
 
     def _read_file(self, name: str) -> tuple[str, Callable[[int], str]]:
         if not name:
@@ -243,6 +251,18 @@ def _integer(name: str, value: str, low: int, high: int | None) -> int:
         bound = f"from {low} to {high}" if high is not None else f"{low} or more"
         raise OptionError(f":{name}: expected a whole number {bound}, got {value!r}")
     return number
+
+
+def _absolute(source: str | None) -> str | None:
+    """``source`` as an absolute path, unless it is not a path (``<string>``).
+
+    docutils names an included file relative to the working directory
+    (``../../tmp/src/part.txt`` when both share a top-level directory); Sphinx makes a
+    node's source absolute in its warnings, and so does this.
+    """
+    if not source or source.startswith("<"):
+        return source
+    return os.path.abspath(source)
 
 
 def _is_myst(state_machine: object) -> bool:

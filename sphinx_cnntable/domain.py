@@ -195,8 +195,8 @@ class CnnFigureRole(SphinxRole):
         try:
             reference = parse_reference(text)
         except FigureError as error:
-            logger.warning("cnn: %s", error, type=WARNING_TYPE, subtype=WARNING_SUBTYPE, location=self.get_location())
-            self.set_source_info(literal)
+            self.set_source_info(literal)  # the node's location: an absolute path, also in included files
+            logger.warning("cnn: %s", error, type=WARNING_TYPE, subtype=WARNING_SUBTYPE, location=literal)
             return [literal], []
         domain_of(self.env).note_citation(self.env.docname, reference.breakdown)
         node = addnodes.pending_xref(

@@ -1,7 +1,8 @@
 """Single figures of a breakdown, for citing in prose (the ``:cnn:`` role).
 
 Pure Python (no Sphinx): :func:`summarize` turns a :class:`~.engine.Breakdown` into a
-small picklable mapping (the totals and each row's figures by label path and by name);
+small picklable mapping (the totals, and each row's figures under every key it answers
+to: label path, name in its group, place among rows of that name, spec line);
 :func:`parse_reference` reads ``BREAKDOWN[/ROW]:FIGURE[:FORMAT]``; :func:`lookup` and
 :func:`format_figure` give the text to show.
 
@@ -128,6 +129,7 @@ class Reference:
     row: str | None
     figure: str
     format: str  # canonical: exact, raw, compact, compact3, K, G3, MiB, ...
+    row_text: str | None = None  # the row as written (``conv5-64/2``), for messages
 
     @property
     def figure_kind(self) -> str:
@@ -146,7 +148,7 @@ def parse_reference(text: str) -> Reference:
         raise FigureError(f"{head!r}: write BREAKDOWN or BREAKDOWN/ROW (a label path such as conv3_1 or stage1/conv1)")
     figure = _figure_name(figure, row is not None)
     fmt = _format_name(parts[2] if len(parts) == 3 else "exact")
-    reference = Reference(name, row, figure, fmt)
+    reference = Reference(name, row, figure, fmt, row_text=head.partition("/")[2].strip() if slash else None)
     _check_format(reference)
     return reference
 
@@ -202,51 +204,93 @@ def _row_figures(row: Row, dtype: str) -> dict[str, Any]:
     }
 
 
+def row_keys(breakdown: Breakdown) -> tuple[list[tuple[Row, list[str]]], dict[str, list[str]]]:
+    """Every row with the keys it answers to, best first (dotted paths), and the keys
+    several rows share, each with the keys that tell those rows apart.
+
+    In order of precedence (a key two rows share in one tier belongs to neither):
+
+    1. its label path (``stage1.conv1``; a group's or a repeat iteration's path);
+    2. its name inside the enclosing labelled group (``block2.bn``; ``conv5-64`` at the
+       top level); 3. its name alone (``bn``);
+    4. a shared key of tiers 1-3 and its place among the rows sharing it (``conv5-64.2``);
+    5. its spec line (``12``); 6. a shared line and the row's place on it (``12.2``).
+    """
+    slots: list[list[list[str]]] = []
+    for row in breakdown.rows:
+        own = _own_path(row)
+        scoped = f"{row.path}.{row.name}" if row.path is not None and own is None else row.name
+        slots.append([[_key(own)] if own else [], [_key(scoped)], [_key(row.name)], [], [str(row.line)], []])
+    taken: dict[str, int] = {}
+    shared: dict[str, list[str]] = {}
+    for tier, spill in ((0, 3), (1, 3), (2, 3), (4, 5)):
+        owners: dict[str, list[int]] = {}
+        for index, row_slots in enumerate(slots):
+            for key in row_slots[tier]:
+                if key not in taken:
+                    owners.setdefault(key, []).append(index)
+        for key, indices in owners.items():
+            groups = [index for index in indices if breakdown.rows[index].kind == "group"]
+            if len(indices) == 1 or (tier == 0 and len(groups) == 1):
+                taken[key] = indices[0] if len(indices) == 1 else groups[0]
+                continue
+            taken[key] = -1
+            shared[key] = []
+            for number, index in enumerate(indices, start=1):
+                slots[index][spill].append(f"{key}.{number}")
+                shared[key].append(f"{key}.{number}")
+    rows = []
+    for index, (row, row_slots) in enumerate(zip(breakdown.rows, slots)):
+        keys = [key for slot in row_slots for key in slot if taken.get(key, index) == index]
+        rows.append((row, list(dict.fromkeys(keys))))
+    return rows, shared
+
+
+def _key(text: str) -> str:
+    """``text`` as references are looked up: ``/`` read as ``.``, each level stripped
+    (a layer written ``maxpool3/2`` is cited as ``maxpool3/2`` or ``maxpool3.2``)."""
+    return ".".join(part.strip() for part in text.replace("/", ".").split("."))
+
+
+def _own_path(row: Row) -> str | None:
+    """The label path that is this row's own (a labelled row, or a repeat iteration),
+    not the path of the group around it, which unlabelled rows carry."""
+    if row.path is None:
+        return None
+    if row.path.rsplit(".", 1)[-1] == row.name or (row.kind == "group" and row.name.startswith("#")):
+        return row.path
+    return None
+
+
 def summarize(breakdown: Breakdown, dtype: str = "float32") -> dict[str, Any]:
     """Everything a reference can cite, as plain picklable data.
 
-    ``rows`` maps a label path (``stage1.conv1``), failing that a display name, to a
-    row's figures. When rows share a path the group row (the subtotal) wins; a name
-    several rows share is listed in ``ambiguous`` with its count. A labelled repeat
-    (``conv3: conv3-256 x3``, rows ``conv3_1``..``conv3_3``) also answers to its label
-    (``conv3``) with the sum of its instances when no row is called that.
+    ``rows`` maps every key of every row (:func:`row_keys`) to the row's figures (one
+    shared mapping per row); ``keys`` lists each row's first key, for suggestions;
+    ``ambiguous`` maps a key several rows share to the keys that tell them apart. A
+    labelled repeat (``conv3: conv3-256 x3``, rows ``conv3_1``..``conv3_3``) also
+    answers to its label (``conv3``) with the sum of its instances when no row is
+    called that.
     """
     totals = breakdown.totals
     rows: dict[str, dict[str, Any]] = {}
-    ambiguous: dict[str, int] = {}
-    by_path: dict[str, list[Row]] = {}
-    by_name: dict[str, list[Row]] = {}
-    for row in breakdown.rows:
-        if row.path is not None:
-            by_path.setdefault(row.path, []).append(row)
-        by_name.setdefault(row.name, []).append(row)
-    for path, matches in by_path.items():
-        groups = [row for row in matches if row.kind == "group"]
-        if groups:
-            rows[path] = _row_figures(groups[0], dtype)
-        elif len(matches) == 1:
-            rows[path] = _row_figures(matches[0], dtype)
-        else:
-            ambiguous[path] = len(matches)
-    for name, matches in by_name.items():
-        if name in rows or name in ambiguous:
-            continue
-        if len(matches) == 1:
-            rows[name] = _row_figures(matches[0], dtype)
-        else:
-            ambiguous[name] = len(matches)
+    keys: list[str] = []
+    keyed, ambiguous = row_keys(breakdown)
+    for row, names in keyed:
+        figures = _row_figures(row, dtype)
+        for key in names:
+            rows[key] = figures
+        keys.append(names[0])
     instances: dict[str, list[tuple[int, str]]] = {}
-    for path in by_path:
-        match = re.match(r"^(.+)_(\d+)$", path)
+    for key in rows:
+        match = re.match(r"^(.+)_(\d+)$", key)
         if match and match.group(1) not in rows and match.group(1) not in ambiguous:
-            instances.setdefault(match.group(1), []).append((int(match.group(2)), path))
+            instances.setdefault(match.group(1), []).append((int(match.group(2)), key))
     for base, numbered in instances.items():
         numbered.sort()
         if [n for n, _ in numbered] != list(range(1, len(numbered) + 1)) or len(numbered) < 2:
             continue
-        members = [rows[path] for _, path in numbered if path in rows]
-        if len(members) != len(numbered):
-            continue
+        members = [rows[key] for _, key in numbered]
         summed: dict[str, Any] = {key: sum(member[key] for member in members) for key in ADDITIVE_ROW_FIGURES}
         summed["output_shape"] = members[-1]["output_shape"]
         summed["rf"] = members[-1]["rf"]
@@ -261,6 +305,7 @@ def summarize(breakdown: Breakdown, dtype: str = "float32") -> dict[str, Any]:
             "input_shape": show_shape(breakdown.input_shape),
         },
         "rows": rows,
+        "keys": keys,
         "ambiguous": ambiguous,
     }
 
@@ -269,21 +314,40 @@ def lookup(summary: dict[str, Any], reference: Reference) -> int | str:
     """The value ``reference`` names in ``summary``; ``FigureError`` if no such row."""
     if reference.row is None:
         return summary["totals"][reference.figure]
-    figures = summary["rows"].get(reference.row)
+    row = _key(reference.row)
+    figures = summary["rows"].get(row)
     if figures is None:
-        count = summary["ambiguous"].get(reference.row)
-        if count:
+        shown = reference.row_text or reference.row
+        choices = summary["ambiguous"].get(row)
+        if choices:
+            listed = ", ".join(_shown(key) for key in choices[:6]) + (", ..." if len(choices) > 6 else "")
+            what = f"come from spec line {shown}:" if shown.isdigit() else f"are called {shown!r}:"
             raise FigureError(
-                f"{count} rows of {reference.breakdown!r} are called {reference.row!r}: "
-                "give the row a label in the spec (conv1: conv3-64) and cite the label"
+                f"{len(choices)} rows of {reference.breakdown!r} {what} cite one of them "
+                f"({listed}), or give the row a label in the spec (conv1: conv3-64) and cite the label"
             )
-        raise FigureError(f"breakdown {reference.breakdown!r} has no row {reference.row!r}{_suggest(summary, reference.row)}")
+        if shown.isdigit():
+            raise FigureError(f"no row of {reference.breakdown!r} comes from spec line {shown}")
+        raise FigureError(f"breakdown {reference.breakdown!r} has no row {shown!r}{_suggest(summary, row)}")
     return figures[reference.figure]
 
 
+def _shown(key: str) -> str:
+    """A key as a reference writes it: ``/`` between the levels of a label path."""
+    return key.replace(".", "/")
+
+
 def _suggest(summary: dict[str, Any], row: str) -> str:
-    close = difflib.get_close_matches(row, list(summary["rows"]), n=3)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
+    """Up to three keys close to ``row``, each one that resolves, never ``row`` itself;
+    keys under a group that ``row`` names come first."""
+    candidates = [key for key in summary["keys"] if key != row]
+    scope = row.rpartition(".")[0]
+    inside = [key for key in candidates if scope and key.startswith(scope + ".")]
+    close = difflib.get_close_matches(row, inside, n=3, cutoff=0.5) if inside else []
+    for key in difflib.get_close_matches(row, candidates, n=3):
+        if key not in close and len(close) < 3:
+            close.append(key)
+    return f" (did you mean {', '.join(_shown(key) for key in close)}?)" if close else ""
 
 
 def _scaled(value: int, scale: int, digits: str, default_places: int, strip: bool) -> str:

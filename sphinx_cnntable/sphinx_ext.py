@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 CSS_FILE = "cnntable.css"
-ENV_VERSION = 2  # 2: the cnn domain (breakdown summaries and citations for :cnn:)
+ENV_VERSION = 3  # 2: the cnn domain (summaries and citations for :cnn:); 3: every row keyed
 
 
 def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:

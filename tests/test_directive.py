@@ -326,6 +326,19 @@ def test_error_location_rst_nested_and_included(project) -> None:
     _spec_warning(project(included, files={"part.txt": part}), "part.txt", 10)
 
 
+def test_error_location_included_is_absolute(project) -> None:
+    """docutils names an included file relative to the working directory; every warning
+    names it by its absolute path, wherever the project and the working directory are."""
+    included = "Page\n====\n\n.. include:: sub/part.txt\n"
+    part = "Intro.\n\n.. cnn-breakdown::\n   :depth: zero\n\n   input 8x8x3\n\nSee :cnn:`broken`.\n"
+    app = project(included, files={"sub/part.txt": part})
+    source = Path(app.srcdir) / "sub" / "part.txt"
+    warnings = _warnings(app)
+    assert len(warnings) == 2, warnings
+    assert warnings[0].startswith(f"{source}:3: WARNING: cnn-breakdown: :depth: expected a whole number"), warnings
+    assert warnings[1].startswith(f"{source}:8: WARNING: cnn: 'broken': write BREAKDOWN"), warnings
+
+
 MYST_CASES = {
     "options as :key: lines": (
         "# Page\n\n```{cnn-breakdown} Bad\n:columns: name, params\n:numbers: exact\n\n" + BAD_SPEC + "\n```\n",

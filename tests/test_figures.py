@@ -111,3 +111,107 @@ def test_summary_is_plain_data() -> None:
     import pickle
 
     assert pickle.loads(pickle.dumps(GROUPED)) == GROUPED
+
+
+# conv5-64 x2 on 32x32x3: 5*5*3*64 + 64 = 4,864, then 5*5*64*64 + 64 = 102,464;
+# bn on 64 channels: gamma and beta (128 trainable) + running mean and variance (128).
+GROUPED_UNLABELLED = """\
+input 32x32x3
+conv5-64 x2
+block1:
+  conv3-64
+  bn
+  relu
+block2:
+  conv3-64
+  bn
+  relu
+maxpool
+fc-10
+"""
+MYCNN = summarize(analyse(GROUPED_UNLABELLED))
+
+
+@pytest.mark.parametrize(
+    ("reference", "text"),
+    [
+        ("mycnn/conv5-64/1:params", "4,864"),
+        ("mycnn/conv5-64/2:params", "102,464"),
+        ("mycnn/conv5-64.2:params", "102,464"),
+        ("mycnn/block2.bn:params", "256"),
+        ("mycnn/block2/bn:trainable", "128"),
+        ("mycnn/block2/bn:non_trainable", "128"),
+        ("mycnn/block1/conv3-64:params", "36,928"),  # 3*3*64*64 + 64
+        ("mycnn/2/2:params", "102,464"),  # spec line 2, its second row
+        ("mycnn/5:params", "256"),  # spec line 5: block1's bn
+        ("mycnn/12:params", "163,850"),  # fc-10 on maxpool's 16x16x64 = 16,384 inputs: 16,384*10 + 10
+    ],
+)
+def test_any_row_by_path_place_or_line(reference: str, text: str) -> None:
+    assert resolve(MYCNN, parse_reference(reference)) == text
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        ("mycnn/conv5-64:params", "2 rows of 'mycnn' are called 'conv5-64': cite one of them (conv5-64/1, conv5-64/2)"),
+        ("mycnn/bn:params", "2 rows of 'mycnn' are called 'bn': cite one of them (bn/1, bn/2)"),
+        ("mycnn/2:params", "2 rows of 'mycnn' come from spec line 2: cite one of them (2/1, 2/2)"),
+        ("mycnn/99:params", "no row of 'mycnn' comes from spec line 99"),
+        ("mycnn/block2/bnx:params", "has no row 'block2/bnx' (did you mean block2/bn,"),
+        ("mycnn/conv5-64/3:params", "has no row 'conv5-64/3' (did you mean conv5-64/2, conv5-64/1?)"),
+    ],
+)
+def test_row_messages(reference: str, message: str) -> None:
+    with pytest.raises(FigureError) as caught:
+        resolve(MYCNN, parse_reference(reference))
+    assert message in str(caught.value)
+
+
+GALLERY = Path(__file__).parent.parent / "docs" / "gallery" / "specs"
+ALL_SPECS = {
+    "mycnn": GROUPED_UNLABELLED,
+    **{path.stem: path.read_text(encoding="utf-8") for path in sorted(GALLERY.glob("*.cnn"))},
+    **{path.stem: path.read_text(encoding="utf-8") for path in sorted(SPECS.glob("*.cnn"))},
+}
+
+
+@pytest.mark.parametrize("name", ALL_SPECS)
+def test_every_row_is_citable_by_each_of_its_keys(name: str) -> None:
+    from sphinx_cnntable.figures import row_keys
+
+    breakdown = analyse(ALL_SPECS[name])
+    summary = summarize(breakdown)
+    keyed, _shared = row_keys(breakdown)
+    assert len(keyed) == len(breakdown.rows)
+    for row, keys in keyed:
+        assert keys, row
+        for key in keys:
+            cited = f"net/{key.replace('.', '/')}"
+            assert resolve(summary, parse_reference(f"{cited}:params")) == f"{row.params:,}", cited
+            assert resolve(summary, parse_reference(f"{cited}:macs:raw")) == str(row.macs), cited
+
+
+@pytest.mark.parametrize("name", ALL_SPECS)
+def test_suggestions_resolve_and_never_repeat_the_input(name: str) -> None:
+    summary = summarize(analyse(ALL_SPECS[name]))
+    checked = 0
+    keys = summary["keys"]
+    for key in keys[:: max(1, len(keys) // 40)]:
+        for wrong in (key + "x", key[:-1], key.replace(".", ".z"), "z" + key):
+            if not wrong or wrong in summary["rows"] or wrong in summary["ambiguous"] or wrong.isdigit():
+                continue
+            try:
+                resolve(summary, parse_reference(f"net/{wrong}:params"))
+            except FigureError as error:
+                message = str(error)
+            else:
+                raise AssertionError(wrong)
+            checked += 1
+            if "did you mean" not in message:
+                continue
+            suggested = message.split("(did you mean ", 1)[1].rstrip("?)").split(", ")
+            for row in suggested:
+                assert row.replace("/", ".") != wrong, message
+                resolve(summary, parse_reference(f"net/{row}:params"))  # each one resolves
+    assert checked
