@@ -1,5 +1,6 @@
-"""The ``cnntable`` command: ``cnntable SPEC`` prints a spec's table, and
-``cnntable sync FILES...`` refreshes the tables marked in READMEs (:mod:`.sync`).
+"""The ``cnntable`` command: ``cnntable SPEC`` prints a spec's table,
+``cnntable sync FILES...`` refreshes the tables marked in READMEs (:mod:`.sync`), and
+``cnntable myst-plugin`` is the mystmd executable plugin (:mod:`.myst_plugin`).
 
 Exit status: 0 success; 1 a spec error (``FILE:LINE: message`` on stderr), an
 unreadable spec file, or stale blocks under ``sync --check``; 2 a usage error.
@@ -32,6 +33,7 @@ examples:
   fc-10" | cnntable - --formulas
   cnntable sync README.md docs/*.rst               refresh marked tables in place
   cnntable sync --check README.md                  CI: exit 1 and a diff when stale
+  cnntable myst-plugin --init cnntable_plugin.py   a mystmd (Jupyter Book 2) plugin file
 
 exit status: 0 success, 1 spec error (FILE:LINE: message) or unreadable file,
 2 usage error (unknown option, bad --columns/--dtype/--input value).
@@ -127,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .sync import main as sync_main
 
             return sync_main(args[1:])
+        if args[:1] == ["myst-plugin"]:
+            from .myst_plugin import main as plugin_main
+
+            return plugin_main(args[1:])
         return _table(args)
     except KeyboardInterrupt:
         return 130

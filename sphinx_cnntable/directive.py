@@ -14,28 +14,19 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from docutils import nodes
-from docutils.parsers.rst import directives
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from .chart import chart_node, parse_chart_options
 from .domain import note_breakdown
-from .engine import Breakdown, analyse, parse_shape
+from .engine import Breakdown, analyse
 from .errors import SpecError
 from .limits import MAX_SPEC_BYTES
+from .options import OptionError, directive_options
 from .render_nodes import latex_colspec, render_table
-from .table import TableOptions, build_table, column_keys, parse_numbers
-from .units import MAX_PRECISION, dtype_name
+from .table import TableOptions, build_table
 
 logger = logging.getLogger(__name__)
-
-_TRUE = ("", "yes", "true", "on", "1")
-_FALSE = ("no", "false", "off", "0")
-
-
-class OptionError(ValueError):
-    """A bad option value; the message names the option."""
-
 
 class Problem(Exception):
     """A problem to report as one warning: ``message``, warning subtype, ``source:line``."""
@@ -110,38 +101,7 @@ class CnnBreakdown(SphinxDirective):
         return [node]
 
     def _options(self) -> tuple[TableOptions, tuple[int, ...] | None, bool | None, list[str]]:
-        options = self.options
-        kwargs: dict[str, Any] = {}
-        for name, key in (("formulas", "formulas"), ("fold", "fold"), ("hide-empty", "hide_empty")):
-            if name in options:
-                kwargs[key] = _flag(name, options[name])
-        if "no-totals" in options:
-            kwargs["totals"] = not _flag("no-totals", options["no-totals"])
-        with _option("columns"):
-            if "columns" in options:
-                kwargs["columns"] = tuple(column_keys(options["columns"]))
-        with _option("numbers"):
-            if "numbers" in options:
-                kwargs["numbers"], kwargs["column_numbers"] = parse_numbers(options["numbers"])
-        with _option("dtype"):
-            if "dtype" in options:
-                kwargs["dtype"] = dtype_name(options["dtype"])
-        if "precision" in options:
-            kwargs["precision"] = _integer("precision", options["precision"], 1, MAX_PRECISION)
-        if "depth" in options:
-            kwargs["depth"] = _integer("depth", options["depth"], 1, None)
-        input_shape = None
-        if "input" in options:
-            try:
-                input_shape = parse_shape(options["input"])
-            except SpecError as error:
-                raise OptionError(f":input: {error.message}") from None
-        bias = _flag("bias", options["bias"], empty=False) if "bias" in options else None
-        classes: list[str] = []
-        with _option("class"):
-            if "class" in options:
-                classes = directives.class_option(options["class"])
-        return TableOptions(**kwargs), input_shape, bias, classes
+        return directive_options(self.options)
 
     def _spec(self) -> tuple[str, Callable[[int], str]]:
         """The spec text and a map from its lines to ``source:line``."""
@@ -215,42 +175,6 @@ class CnnBreakdown(SphinxDirective):
         if not self.config.keep_warnings:
             return []
         return [nodes.paragraph("", f"cnn-breakdown: {message}", classes=["cnntable-error"])]
-
-
-class _option:  # noqa: N801 (used as a context manager)
-    """Turn a ``ValueError`` from a converter into an :class:`OptionError` for ``name``."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> bool:
-        if isinstance(error, ValueError) and not isinstance(error, OptionError):
-            raise OptionError(f":{self.name}: {error}") from None
-        return False
-
-
-def _flag(name: str, value: str, empty: bool = True) -> bool:
-    word = value.lower()
-    if word in _TRUE and (word or empty):
-        return True
-    if word in _FALSE:
-        return False
-    expected = "no value (or yes/no)" if empty else "yes or no"
-    raise OptionError(f":{name}: expected {expected}, got {value!r}")
-
-
-def _integer(name: str, value: str, low: int, high: int | None) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = None
-    if number is None or number < low or (high is not None and number > high):
-        bound = f"from {low} to {high}" if high is not None else f"{low} or more"
-        raise OptionError(f":{name}: expected a whole number {bound}, got {value!r}")
-    return number
 
 
 def _absolute(source: str | None) -> str | None:
