@@ -127,7 +127,7 @@ def directive(data: dict[str, Any]) -> list[Node]:
     line = _line(node)
     options = {key: "" if value is None or value is True else str(value) for key, value in (data.get("options") or {}).items()}
     try:
-        table_options, input_shape, bias, _classes = directive_options(options)
+        table_options, input_shape, bias, classes = directive_options(options)
     except OptionError as error:
         return _error(str(error), f"line {line}")
     spec, where = _spec(options, data.get("body"), node, line)
@@ -147,7 +147,7 @@ def directive(data: dict[str, Any]) -> list[Node]:
         if duplicate is not None:
             out += _error(f"duplicate name {name!r} (also at line {duplicate}); citations use the first", f"line {line}")
     caption = data.get("arg")
-    out.append(table_node(table, caption if isinstance(caption, list) else None, name or None))
+    out.append(table_node(table, caption if isinstance(caption, list) else None, name or None, classes))
     if "chart" in options:
         from .chart import parse_chart_options
 
@@ -236,7 +236,7 @@ def _error(message: str, where: str) -> list[Node]:
     ]
 
 
-def table_node(table: Table, caption: list[Node] | None, name: str | None) -> Node:
+def table_node(table: Table, caption: list[Node] | None, name: str | None, classes: Sequence[str] = ()) -> Node:
     """A ``container`` (kind ``table``) with the caption and the table: a header row,
     the rows (group names in bold, nested names indented), then one row per total whose
     label spans every column but the last."""
@@ -273,7 +273,7 @@ def table_node(table: Table, caption: list[Node] | None, name: str | None) -> No
     if caption:
         children.append({"type": "caption", "children": [{"type": "paragraph", "children": caption}]})
     children.append({"type": "table", "class": "cnntable", "children": rows})
-    container: Node = {"type": "container", "kind": "table", "class": "cnntable", "children": children}
+    container: Node = {"type": "container", "kind": "table", "class": " ".join(["cnntable", *classes]), "children": children}
     if name:
         container["label"] = name
         container["identifier"] = _identifier(name)
