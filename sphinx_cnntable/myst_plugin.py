@@ -125,7 +125,8 @@ def directive(data: dict[str, Any]) -> list[Node]:
     """The nodes for one ``cnn-breakdown``: the table (and chart summary), or an error."""
     node = data.get("node") or {}
     line = _line(node)
-    options = {key: "" if value is None or value is True else str(value) for key, value in (data.get("options") or {}).items()}
+    given = (data.get("options") or {}).items()
+    options = {key: "" if value is None or value is True else str(value) for key, value in given}
     try:
         table_options, input_shape, bias, classes = directive_options(options)
     except OptionError as error:
@@ -139,13 +140,15 @@ def directive(data: dict[str, Any]) -> list[Node]:
     except SpecError as error:
         return _error(error.message, where(error.line))
     except Exception as error:  # noqa: BLE001 (a page must build whatever the engine does)
-        return _error(f"cannot compute the table ({type(error).__name__}: {error}); please report this bug", f"line {line}")
+        message = f"cannot compute the table ({type(error).__name__}: {error}); please report this bug"
+        return _error(message, f"line {line}")
     name = options.get("name", "").strip()
     out: list[Node] = []
     if name:
         duplicate = _store_put(name, line, spec, summarize(breakdown, table_options.dtype))
         if duplicate is not None:
-            out += _error(f"duplicate name {name!r} (also at line {duplicate}); citations use the first", f"line {line}")
+            message = f"duplicate name {name!r} (also at line {duplicate}); citations use the first"
+            out += _error(message, f"line {line}")
     caption = data.get("arg")
     out.append(table_node(table, caption if isinstance(caption, list) else None, name or None, classes))
     if "chart" in options:
@@ -273,7 +276,8 @@ def table_node(table: Table, caption: list[Node] | None, name: str | None, class
     if caption:
         children.append({"type": "caption", "children": [{"type": "paragraph", "children": caption}]})
     children.append({"type": "table", "class": "cnntable", "children": rows})
-    container: Node = {"type": "container", "kind": "table", "class": " ".join(["cnntable", *classes]), "children": children}
+    container: Node = {"type": "container", "kind": "table", "class": " ".join(["cnntable", *classes]),
+                       "children": children}
     if name:
         container["label"] = name
         container["identifier"] = _identifier(name)

@@ -315,3 +315,16 @@ def test_mystmd_and_sphinx_agree(myst_site: Path, project: Any, tables: Any) -> 
         ":depth: expected a whole number 1 or more, got 'zero'",
         BAD_KEYWORD,
     }
+
+
+def test_duplicate_names_and_classes(tmp_path: Path) -> None:
+    env = {"CNNTABLE_MYST_STORE": str(tmp_path)}
+    first = call(["--directive", "cnn-breakdown"], directive_data(TINY, {"name": "tiny", "class": "wide Narrow"}), env=env)
+    assert first[0]["class"] == "cnntable wide narrow"
+    again = call(["--directive", "cnn-breakdown"], directive_data(TINY, {"name": "tiny"}), env=env)
+    assert [node["type"] for node in again] == ["container"]  # the same table met again (one read per export)
+    other = call(["--directive", "cnn-breakdown"], directive_data("input 4x4x1\nfc-2", {"name": "Tiny"}, line=30), env=env)
+    assert [node["type"] for node in other] == ["admonition", "container"]
+    assert texts(other[0]["children"][1]) == (
+        "cnn-breakdown: duplicate name 'Tiny' (also at line 3); citations use the first (at line 30)"
+    )
