@@ -27,6 +27,9 @@ from typing import Any
 import pytest
 
 PLUGIN = [sys.executable, "-m", "sphinx_cnntable", "myst-plugin"]
+ROOT = Path(__file__).parent.parent
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+"""The plugin's processes import this checkout's package, whatever their working folder."""
 TINY = "input 8x8x3\nstem: conv3-4\nblock:\n  conv3-4\n  bn\nhead: fc-10\n"
 TOTALS = {
     "Total params": "2,846",
@@ -58,7 +61,7 @@ def call(args: list[str], data: Any = None, env: dict[str, str] | None = None, c
         capture_output=True,
         text=True,
         encoding="utf-8",
-        env={**os.environ, **(env or {})},
+        env={**ENV, **(env or {})},
         cwd=cwd,
         check=True,
     )
@@ -153,9 +156,9 @@ def test_role_then_transform_resolve_across_calls(tmp_path: Path) -> None:
 
 def test_init_writes_an_executable_plugin_file(tmp_path: Path) -> None:
     path = tmp_path / "cnntable_plugin.py"
-    subprocess.run([*PLUGIN, "--init", str(path), "--python", sys.executable], check=True, capture_output=True)
+    subprocess.run([*PLUGIN, "--init", str(path), "--python", sys.executable], check=True, capture_output=True, env=ENV)
     assert os.access(path, os.X_OK)
-    spec = json.loads(subprocess.run([str(path)], check=True, capture_output=True, text=True).stdout)
+    spec = json.loads(subprocess.run([str(path)], check=True, capture_output=True, text=True, env=ENV).stdout)
     assert spec["name"] == "sphinx-cnntable"
 
 
@@ -242,9 +245,8 @@ def myst_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (site / "specs").mkdir()
     (site / "specs" / "bad.cnn").write_text("input 8x8x3\nconv3-16 frobnicate=1\n", encoding="utf-8")
     subprocess.run([*PLUGIN, "--init", str(site / "cnntable_plugin.py"), "--python", sys.executable], check=True,
-                   capture_output=True)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent.parent), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([myst, "build", "--md", "--jats"], cwd=site, env=env, capture_output=True, text=True,
+                   capture_output=True, env=ENV)
+    done = subprocess.run([myst, "build", "--md", "--jats"], cwd=site, env=ENV, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "sphinx-cnntable (cnntable_plugin.py) loaded: 1 directive, 1 role, 1 transform" in done.stdout + done.stderr
