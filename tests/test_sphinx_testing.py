@@ -56,13 +56,13 @@ def test_with_app_writes_the_docstring_as_the_page() -> None:
            input 32x32x1
            conv1: conv5-6 pad=0
 
-        It holds :cnn:`c1/conv1:params` parameters; :cnn:`c1/conv2:params` is not a row.
+        It holds :cnn:`c1/conv1:params` parameters (spec line 2: :cnn:`c1/2:params`); :cnn:`c1/conv2:params` is not a row.
         """
         app.build()
         (warning_line,) = _warnings(warning)
         assert "cnn: breakdown 'c1' has no row 'conv2' (did you mean conv1?)" in warning_line
         html = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
-        assert "It holds 156 parameters" in re.sub(r"<[^>]+>", "", html)
+        assert "It holds 156 parameters (spec line 2: 156)" in re.sub(r"<[^>]+>", "", html)
         (table,) = [table for table in read_tables(html) if "cnntable" in table.classes]
         assert table.cell("conv1", "Output shape") == "28x28x6"
 
