@@ -330,3 +330,14 @@ def test_duplicate_names_and_classes(tmp_path: Path) -> None:
     assert texts(other[0]["children"][1]) == (
         "cnn-breakdown: duplicate name 'Tiny' (also at line 3); citations use the first (at line 30)"
     )
+
+
+def test_chart_gives_the_summary_line(tmp_path: Path) -> None:
+    nodes = call(["--directive", "cnn-breakdown"], directive_data(TINY, {"chart": "params"}),
+                 env={"CNNTABLE_MYST_STORE": str(tmp_path)})
+    assert [node["type"] for node in nodes] == ["container", "paragraph"]
+    # head holds 2,570 of 2,846 parameters: 90.3%
+    assert texts(nodes[1]).startswith("Largest by params: head (90.3%)"), texts(nodes[1])
+    (bad,) = call(["--directive", "cnn-breakdown"], directive_data(TINY, {"chart": "params", "chart-scale": "cubic"}),
+                  env={"CNNTABLE_MYST_STORE": str(tmp_path)})[1:]
+    assert texts(bad["children"][1]).startswith("cnn-breakdown: :chart: unknown chart scale 'cubic'")
