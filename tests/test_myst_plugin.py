@@ -290,6 +290,9 @@ def test_mystmd_jats_export(myst_site: Path) -> None:
     paragraphs = ["".join(p.itertext()) for p in root.iter("p")]
     assert any(p.startswith("Cited here: 2,846 parameters, 16 in the bn,") for p in paragraphs), paragraphs
     assert any("The tiny network has 2,846 parameters (3.9% in its stem)" in p for p in paragraphs), paragraphs
+    assert any("tiny/blok:params [cnn: breakdown 'tiny' has no row 'blok' (did you mean block, block/bn?)] is a typo"
+               in p for p in paragraphs), paragraphs
+    assert any("nosuch:params [cnn: no cnn-breakdown named 'nosuch'] names no table" in p for p in paragraphs)
     errors = ["".join(box.itertext()).split("cnn-breakdown", 2)[-1].strip() for box in root.iter("boxed-text")]
     assert errors == [
         ": :depth: expected a whole number 1 or more, got 'zero' (at line 18)",
