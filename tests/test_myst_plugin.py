@@ -344,3 +344,17 @@ def test_chart_gives_the_summary_line(tmp_path: Path) -> None:
     (bad,) = call(["--directive", "cnn-breakdown"], directive_data(TINY, {"chart": "params", "chart-scale": "cubic"}),
                   env={"CNNTABLE_MYST_STORE": str(tmp_path)})[1:]
     assert texts(bad["children"][1]).startswith("cnn-breakdown: :chart: unknown chart scale 'cubic'")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process ids are checked with signal 0 on POSIX only")
+def test_store_is_per_mystmd_process_and_old_ones_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sphinx_cnntable import myst_plugin
+
+    monkeypatch.delenv("CNNTABLE_MYST_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    base = Path("_build", "temp", "cnntable")
+    dead = base / "2147483646"  # above any pid_max: never a live process
+    dead.mkdir(parents=True)
+    (dead / "x.json").write_text("{}", encoding="utf-8")
+    assert myst_plugin.store_dir() == base / str(os.getppid())
+    assert not dead.exists()
