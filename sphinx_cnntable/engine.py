@@ -17,7 +17,7 @@ from fractions import Fraction
 
 from . import arith
 from .errors import SpecError
-from .layers import Effect, LayerError, Shape, build_layer, known_keywords, parse_int, show_shape
+from .layers import MERGES, Effect, LayerError, Shape, build_layer, known_keywords, parse_int, show_shape
 from .limits import MAX_DEPTH, MAX_DIGITS, MAX_NUMBER, MAX_REPEAT, MAX_ROWS
 from .spec import (
     BlockStatement,
@@ -37,7 +37,8 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 @dataclass(slots=True)
 class Row:
     """One row of a breakdown. ``trainable = weights + biases``, ``params = trainable +
-    non_trainable``; ``receptive_field`` is per axis (height, width) in input pixels."""
+    non_trainable``; ``receptive_field`` and ``jump`` are per spatial axis of the input
+    (height, width; length; depth, height, width) in input pixels."""
 
     name: str
     kind: str
@@ -52,8 +53,8 @@ class Row:
     non_trainable: int = 0
     macs: int = 0
     activations: int = 0
-    receptive_field: tuple[int, int] = (1, 1)
-    jump: tuple[int | Fraction, int | Fraction] = (1, 1)
+    receptive_field: tuple[int, ...] = (1, 1)
+    jump: Step = (1, 1)
     formulas: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -104,11 +105,14 @@ class Breakdown:
         return by_path or [row for row in self.rows if row.name == path]
 
 
+Step = tuple[int | Fraction, ...]
+
+
 @dataclass
 class _State:
     shape: Shape
-    rf: tuple[int | Fraction, int | Fraction]
-    jump: tuple[int | Fraction, int | Fraction]
+    rf: Step
+    jump: Step
 
 
 @dataclass(frozen=True)
@@ -150,10 +154,11 @@ class _Context:
 
 
 def parse_shape(text: str, line: int = 1) -> Shape:
-    """``224x224x3`` (height x width x channels) or ``784`` (a vector)."""
+    """``224x224x3`` (height x width x channels), ``8000x1`` (length x channels),
+    ``16x112x112x3`` (depth x height x width x channels) or ``784`` (a vector)."""
     parts = text.strip().lower().replace("×", "x").split("x")
-    if len(parts) not in (1, 3):
-        raise SpecError(line, f"input {text.strip()!r}: write HxWxC (224x224x3) or N (784)")
+    if len(parts) > 4:
+        raise SpecError(line, f"input {text.strip()!r}: write HxWxC (224x224x3), LxC (8000x1), DxHxWxC or N (784)")
     try:
         return tuple(parse_int(part.strip(), "the input size") for part in parts)
     except LayerError as error:
@@ -196,7 +201,9 @@ def compute(spec: Spec, input_shape: str | Shape | None = None, bias: bool | Non
             formulas={"activations": "*".join(map(str, shape))},
         )
     )
-    state = _State(shape=shape, rf=(1, 1), jump=(1, 1))
+    ones = (1,) * max(len(shape) - 1, 1)
+    context.rows[0].receptive_field = context.rows[0].jump = ones
+    state = _State(shape=shape, rf=ones, jump=ones)
     _walk([s for s in body if not isinstance(s, InputStatement)], state, context, 0, None, {})
     rows = context.rows
     leaves = [row for row in rows if row.kind != "group"]
@@ -407,15 +414,18 @@ def _bounded(shape: Shape, line: int, what: str) -> Shape:
     return shape
 
 
-def _step(state: _State, effect: Effect) -> tuple[tuple[int | Fraction, int | Fraction], tuple[int | Fraction, int | Fraction]]:
-    """``rf_out = rf_in + (k - 1) * jump_in``, ``jump_out = jump_in * stride`` per axis."""
-    (rf_h, rf_w), (jump_h, jump_w) = state.rf, state.jump
-    (k_h, k_w), (s_h, s_w) = effect.rf_kernel, effect.rf_stride
-    return (rf_h + (k_h - 1) * jump_h, rf_w + (k_w - 1) * jump_w), (jump_h * s_h, jump_w * s_w)
+def _step(state: _State, effect: Effect) -> tuple[Step, Step]:
+    """``rf_out = rf_in + (k - 1) * jump_in``, ``jump_out = jump_in * stride`` per axis;
+    a layer with no step (an activation, a layer on a vector) keeps both."""
+    if not effect.rf_kernel:
+        return state.rf, state.jump
+    steps = zip(state.rf, state.jump, effect.rf_kernel, effect.rf_stride, strict=True)
+    rf, jump = zip(*((r + (k - 1) * j, j * s) for r, j, k, s in steps), strict=True)
+    return tuple(rf), tuple(jump)
 
 
-def _whole(rf: tuple[int | Fraction, int | Fraction]) -> tuple[int, int]:
-    return math.ceil(rf[0]), math.ceil(rf[1])
+def _whole(rf: Step) -> tuple[int, ...]:
+    return tuple(math.ceil(axis) for axis in rf)
 
 
 def _open_group(
@@ -510,8 +520,8 @@ def _block(
     return _merge(statement, state, context, depth, prefix, env)
 
 
-def _max(a: tuple[int | Fraction, int | Fraction], b: tuple[int | Fraction, int | Fraction]) -> tuple[int | Fraction, int | Fraction]:
-    return max(a[0], b[0]), max(a[1], b[1])
+def _max(a: Step, b: Step) -> Step:
+    return tuple(max(x, y) for x, y in zip(a, b, strict=True))
 
 
 def _merge(
@@ -522,7 +532,8 @@ def _merge(
     prefix: str | None,
     env: Mapping[str, int | str],
 ) -> _State:
-    """``add:`` (shapes equal) or ``concat:`` (heights and widths equal, channels summed)."""
+    """A merge block (:data:`~sphinx_cnntable.layers.MERGES`): walk each branch on the
+    block's input, then combine the branches' outputs."""
     kind = statement.kind
     path = _join(prefix, statement.label)
     index = _open_group(context, statement.label or kind, kind, statement.line, depth, path, state.shape)
@@ -534,17 +545,11 @@ def _merge(
         else:
             out = _block(branch, state, context, depth + 1, path, env)
         outs.append((branch.line, out))
-    shapes = [out.shape for _, out in outs]
-    if kind == "add":
-        if any(shape != shapes[0] for shape in shapes):
-            listing = ", ".join(f"{show_shape(out.shape)} (line {line})" for line, out in outs)
-            raise SpecError(statement.line, f"add: the branches' shapes differ: {listing}")
-        shape = shapes[0]
-    else:
-        if any(len(shape) != len(shapes[0]) or shape[:-1] != shapes[0][:-1] for shape in shapes):
-            listing = ", ".join(f"{show_shape(out.shape)} (line {line})" for line, out in outs)
-            raise SpecError(statement.line, f"concat: the branches' heights and widths differ: {listing}")
-        shape = (*shapes[0][:-1], sum(shape[-1] for shape in shapes))
+    merge = MERGES[kind]
+    shape = merge.combine([out.shape for _, out in outs])
+    if shape is None:
+        listing = ", ".join(f"{show_shape(out.shape)} (line {line})" for line, out in outs)
+        raise SpecError(statement.line, f"{kind}: {merge.mismatch}: {listing}")
     rf = outs[0][1].rf
     jump = outs[0][1].jump
     for _, out in outs[1:]:

@@ -242,4 +242,5 @@ def test_input_override_and_bias_switch() -> None:
     with pytest.raises(SpecError):
         analyse(text, input_shape=(0, 8, 3))
     with pytest.raises(SpecError):
-        analyse(text, input_shape=(8, 8))
+        analyse(text, input_shape=(8, 8, 8, 8, 8))
+    assert analyse(text, input_shape=(8, 8)).rows[1].output_shape == (8, 4)  # LxC: one spatial axis

@@ -71,7 +71,7 @@ def _out_shape(header: list[str], shape: tuple[int, ...], lines: list[str]) -> t
     if 0 in out.shape:
         return None
     dims = tuple(out.shape)[1:]
-    return dims if len(dims) == 1 else (dims[1], dims[2], dims[0])
+    return dims if len(dims) == 1 else (*dims[1:], dims[0])
 
 
 def _indent(lines: list[str], by: int = 2) -> list[str]:
