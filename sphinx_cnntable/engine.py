@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from . import arith
+from . import arith, receptive
 from .errors import SpecError
 from .layers import MERGES, Effect, LayerError, Shape, build_layer, known_keywords, parse_int, show_shape
 from .limits import MAX_DEPTH, MAX_DIGITS, MAX_NUMBER, MAX_REPEAT, MAX_ROWS
@@ -110,9 +110,18 @@ Step = tuple[int | Fraction, ...]
 
 @dataclass
 class _State:
+    """The shape so far and, per spatial axis of the input, what each position sees."""
+
     shape: Shape
-    rf: Step
-    jump: Step
+    rf: tuple[receptive.Axis, ...]
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(axis.size for axis in self.rf)
+
+    @property
+    def jump(self) -> Step:
+        return tuple(receptive.whole_jump(axis) for axis in self.rf)
 
 
 @dataclass(frozen=True)
@@ -203,7 +212,7 @@ def compute(spec: Spec, input_shape: str | Shape | None = None, bias: bool | Non
     )
     ones = (1,) * max(len(shape) - 1, 1)
     context.rows[0].receptive_field = context.rows[0].jump = ones
-    state = _State(shape=shape, rf=ones, jump=ones)
+    state = _State(shape=shape, rf=(receptive.IDENTITY,) * len(ones))
     _walk([s for s in body if not isinstance(s, InputStatement)], state, context, 0, None, {})
     rows = context.rows
     leaves = [row for row in rows if row.kind != "group"]
@@ -366,7 +375,7 @@ def _apply_layer(
     if applied is None:
         applied = _apply_new(text, line, state.shape, context)
     effect = applied.effect
-    rf, jump = _step(state, effect)
+    after = _State(shape=effect.output_shape, rf=_step(state, effect))
     shape = effect.output_shape
     context.add_leaf(
         Row(
@@ -382,12 +391,12 @@ def _apply_layer(
             non_trainable=effect.non_trainable,
             macs=effect.macs,
             activations=applied.activations,
-            receptive_field=_whole(rf),
-            jump=jump,
+            receptive_field=after.sizes,
+            jump=after.jump,
             formulas=dict(applied.formulas),
         )
     )
-    return _State(shape=shape, rf=rf, jump=jump)
+    return after
 
 
 def _apply_new(text: str, line: int, shape: Shape, context: _Context) -> _Applied:
@@ -414,18 +423,13 @@ def _bounded(shape: Shape, line: int, what: str) -> Shape:
     return shape
 
 
-def _step(state: _State, effect: Effect) -> tuple[Step, Step]:
-    """``rf_out = rf_in + (k - 1) * jump_in``, ``jump_out = jump_in * stride`` per axis;
-    a layer with no step (an activation, a layer on a vector) keeps both."""
-    if not effect.rf_kernel:
-        return state.rf, state.jump
-    steps = zip(state.rf, state.jump, effect.rf_kernel, effect.rf_stride, strict=True)
-    rf, jump = zip(*((r + (k - 1) * j, j * s) for r, j, k, s in steps), strict=True)
-    return tuple(rf), tuple(jump)
-
-
-def _whole(rf: Step) -> tuple[int, ...]:
-    return tuple(math.ceil(axis) for axis in rf)
+def _step(state: _State, effect: Effect) -> tuple[receptive.Axis, ...]:
+    """Each axis through the layer's window (:func:`receptive.step`); a layer with no
+    window (an activation, a layer on a vector) keeps what its input saw."""
+    windows = effect.windows()
+    if not windows:
+        return state.rf
+    return tuple(receptive.step(axis, window) for axis, window in zip(state.rf, windows, strict=True))
 
 
 def _open_group(
@@ -450,7 +454,7 @@ def _close_group(context: _Context, index: int, state: _State) -> None:
     group.macs = running[3] - mark[3]
     group.activations = running[4] - mark[4]
     group.output_shape = state.shape
-    group.receptive_field = _whole(state.rf)
+    group.receptive_field = state.sizes
     group.jump = state.jump
 
 
@@ -464,7 +468,7 @@ def _merge_row(context: _Context, name: str, line: int, depth: int, state: _Stat
             line=line,
             output_shape=state.shape,
             activations=math.prod(state.shape),
-            receptive_field=_whole(state.rf),
+            receptive_field=state.sizes,
             jump=state.jump,
             formulas={"activations": "*".join(map(str, state.shape))},
         )
@@ -513,15 +517,15 @@ def _block(
                 f"residual: the body changes the shape from {show_shape(state.shape)} to {show_shape(out.shape)}; "
                 "use 'add:' with a projection branch",
             )
-        merged = _State(shape=out.shape, rf=_max(out.rf, state.rf), jump=_max(out.jump, state.jump))
+        merged = _State(shape=out.shape, rf=_union(out.rf, state.rf))
         _merge_row(context, "add", line, depth + 1, merged)
         _close_group(context, index, merged)
         return merged
     return _merge(statement, state, context, depth, prefix, env)
 
 
-def _max(a: Step, b: Step) -> Step:
-    return tuple(max(x, y) for x, y in zip(a, b, strict=True))
+def _union(a: tuple[receptive.Axis, ...], b: tuple[receptive.Axis, ...]) -> tuple[receptive.Axis, ...]:
+    return tuple(receptive.union(x, y) for x, y in zip(a, b, strict=True))
 
 
 def _merge(
@@ -551,10 +555,9 @@ def _merge(
         listing = ", ".join(f"{show_shape(out.shape)} (line {line})" for line, out in outs)
         raise SpecError(statement.line, f"{kind}: {merge.mismatch}: {listing}")
     rf = outs[0][1].rf
-    jump = outs[0][1].jump
     for _, out in outs[1:]:
-        rf, jump = _max(rf, out.rf), _max(jump, out.jump)
-    merged = _State(shape=_bounded(shape, statement.line, kind), rf=rf, jump=jump)
+        rf = _union(rf, out.rf)
+    merged = _State(shape=_bounded(shape, statement.line, kind), rf=rf)
     _merge_row(context, kind, statement.line, depth + 1, merged)
     _close_group(context, index, merged)
     return merged

@@ -213,6 +213,19 @@ def test_axis_count_errors(text: str, message: str) -> None:
     assert info.value.line == 2 and info.value.message.endswith(message), info.value.message
 
 
+def test_transposed_receptive_field_is_the_largest_over_positions() -> None:
+    # x -> a[i] = x[4i] -> b[o] = a[o // 2] -> c[q] = b[q] + b[q + 1]: an odd q reads
+    # a[(q-1)/2] and a[(q+1)/2], input pixels 2q-2 to 2q+2: 5 (an even q sees 1)
+    assert last("input 64x64x1\nconv1-1/4\ndeconv2-1/2 pad=0\nconv2-1 pad=0").rf == 5
+    # a[i] = x[2i]; b[o] = a[o // 3]; the pool reads b[2q], b[2q+1]: for q = 1, a[0] and
+    # a[1], input pixels 0 to 2: 3 (the textbook recurrence gave 2)
+    assert last("input 64x64x1\nconv1-1/2\ndeconv3-1/3 pad=0\nmaxpool2/2").rf == 3
+    # b[o] = a[o // 2]; a stride-2 window of 2 from pad 0 reads b[2q], b[2q+1] = a[q] (1);
+    # from pad 1 it reads b[2q-1], b[2q] = a[q-1], a[q] (2)
+    assert last("input 20x20x1\ndeconv2-1/2 pad=0\nconv2-1/2 pad=0").rf == 1
+    assert last("input 20x20x1\ndeconv2-1/2 pad=0\nconv2-1/2 pad=1").rf == 2
+
+
 def test_huge_dimensions_stay_exact() -> None:
     row = last("input 1000000x1000000x3\nconv3-64")
     assert row.output_shape == (1_000_000, 1_000_000, 64)

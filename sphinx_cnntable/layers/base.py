@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import ClassVar
 
 from ..limits import MAX_DIGITS
+from ..receptive import Window
 
 Shape = tuple[int, ...]
 """``(*spatial, C)`` for a feature map of 1 to 3 spatial axes (``(L, C)``,
@@ -34,8 +35,11 @@ class LayerError(ValueError):
 class Effect:
     """What one layer does to its input.
 
-    ``rf_kernel`` and ``rf_stride`` are the layer's receptive-field step per spatial
-    axis of its input; empty means the identity (a layer on a vector, an activation).
+    ``window`` is the layer's sliding window per spatial axis of its input (kernel,
+    stride, padding, dilation, transposed or not), which the receptive field follows
+    exactly; ``rf_kernel`` and ``rf_stride`` are a shorter form for a window without
+    padding (a stride ``1/s`` is a transposed window of kernel ``k*s``). All empty means
+    the identity (a layer on a vector, an activation).
     ``formulas`` holds the expressions behind ``weights``, ``biases``, ``macs`` and
     ``non_trainable`` (without their results), for example ``"(3*3*3)*64"``.
     """
@@ -48,6 +52,22 @@ class Effect:
     rf_kernel: Axes = ()
     rf_stride: Step = ()
     formulas: Mapping[str, str] = field(default_factory=dict)
+    window: tuple[Window, ...] = ()
+
+    def windows(self) -> tuple[Window, ...]:
+        """``window``, or the windows ``rf_kernel`` and ``rf_stride`` stand for."""
+        if self.window or not self.rf_kernel:
+            return self.window
+        out = []
+        for kernel, stride in zip(self.rf_kernel, self.rf_stride, strict=True):
+            stride = Fraction(stride)
+            if stride.denominator == 1:
+                out.append(Window(kernel, int(stride)))
+            elif stride.numerator == 1:
+                out.append(Window(kernel * stride.denominator, stride.denominator, transposed=True))
+            else:
+                raise ValueError(f"rf_stride {stride} is neither whole nor 1/s")
+        return tuple(out)
 
 
 def parse_int(text: str, what: str, minimum: int = 1) -> int:

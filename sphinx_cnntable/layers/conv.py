@@ -7,11 +7,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import ClassVar
 
 from .base import Args, Axes, Effect, LayerError, LayerType, Shape, parse_axes, parse_int, register, show_axes
-from .geometry import Padding, effective, kernel_text, parse_padding, per_axis, spatial, windowed
+from .geometry import Padding, effective, kernel_text, parse_padding, per_axis, spatial, windowed, windows
 
 
 def _read(args: Args, kernel: str, stride: str | None) -> dict[str, object]:
@@ -73,8 +72,7 @@ class _ConvBase(LayerType):
             weights=weights,
             biases=c_out if self.bias else 0,
             macs=weights * math.prod(out),
-            rf_kernel=effective(kernel, dilation),
-            rf_stride=stride,
+            window=windows(sizes, kernel, stride, padding, dilation),
             formulas={
                 "weights": f"({fan_in})*{c_out}",
                 "biases": str(c_out) if self.bias else "0",
@@ -162,15 +160,13 @@ class TransposedConv(LayerType):
             raise LayerError(f"{head}: the output would be empty ({show_axes(out)}); reduce pad=")
         per_input = (self.filters // self.groups) * math.prod(kernel)
         weights = c_in * per_input
-        reach = tuple(-(-k // s) for k, s in zip(span, stride, strict=True))
         per_input_text = f"{self.filters // self.groups}*{kernel_text(kernel)}"
         return Effect(
             output_shape=(*out, self.filters),
             weights=weights,
             biases=self.filters if self.bias else 0,
             macs=weights * math.prod(sizes),
-            rf_kernel=reach,
-            rf_stride=tuple(Fraction(1, s) for s in stride),
+            window=windows(sizes, kernel, stride, padding, dilation, transposed=True),
             formulas={
                 "weights": f"{c_in}*({per_input_text})",
                 "biases": str(self.filters) if self.bias else "0",

@@ -8,6 +8,7 @@ Sliding windows follow PyTorch per axis:
 
 from __future__ import annotations
 
+from ..receptive import Window
 from .base import Args, Axes, LayerError, Shape, parse_axes, show_axes
 
 Padding = tuple[str, Axes]
@@ -85,3 +86,17 @@ def windowed(
 
 def kernel_text(kernel: Axes) -> str:
     return "*".join(str(k) for k in kernel)
+
+
+def windows(
+    sizes: Axes, kernel: Axes, stride: Axes, padding: Padding, dilation: Axes, transposed: bool = False
+) -> tuple[Window, ...]:
+    """The receptive-field windows, one per axis; ``same`` pads ``total // 2`` before,
+    ``total = max((ceil(in/stride) - 1)*stride + span - in, 0)`` (TensorFlow)."""
+    mode, pad = padding
+    if mode == "same":
+        pad = tuple(
+            max((-(-n // s) - 1) * s + span - n, 0) // 2
+            for n, s, span in zip(sizes, stride, effective(kernel, dilation), strict=True)
+        )
+    return tuple(Window(k, s, p, d, transposed) for k, s, p, d in zip(kernel, stride, pad, dilation, strict=True))

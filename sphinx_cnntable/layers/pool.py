@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from .base import Args, Axes, Effect, LayerError, LayerType, Shape, parse_axes, register, show_axes
-from .geometry import Padding, parse_padding, per_axis, spatial, windowed
+from .geometry import Padding, parse_padding, per_axis, spatial, windowed, windows
 
 
 @register
@@ -43,7 +43,7 @@ class Pool(LayerType):
             if any(p > k // 2 for p, k in zip(padding[1], kernel, strict=True)):
                 raise LayerError(f"{head}: pad= must be at most half the window {show_axes(kernel)}")
         out = windowed(head, sizes, kernel, stride, padding, (1,) * rank, ceil=self.ceil)
-        return Effect(output_shape=(*out, channels), rf_kernel=kernel, rf_stride=stride)
+        return Effect(output_shape=(*out, channels), window=windows(sizes, kernel, stride, padding, (1,) * rank))
 
 
 @register

@@ -483,6 +483,30 @@ def rf_network(net: Net) -> Net:
     return Net(module, net.input_shape)
 
 
+def axis_extents(net: Net, units: int = 1) -> list[list[tuple[int, int] | None]]:
+    """Per spatial axis, for the central output index and the ``units - 1`` after it:
+    the (first, last) input index along that axis with a nonzero gradient of the sum of
+    the outputs at that index (a row, for the height of an image), or None where those
+    outputs see no input (between the inputs of a transposed convolution)."""
+    probe = rf_network(net)
+    x = torch.ones(1, *to_torch(net.input_shape), dtype=torch.float64, requires_grad=True)
+    y = probe.module(x)
+    found: list[list[tuple[int, int] | None]] = []
+    rank = y.dim() - 2
+    for axis in range(rank):
+        per_axis: list[tuple[int, int] | None] = []
+        for offset in range(units):
+            index = [slice(None)] * rank
+            index[axis] = y.shape[2 + axis] // 2 + offset
+            (grad,) = torch.autograd.grad(y[(0, slice(None), *index)].sum(), x, retain_graph=True)
+            grad = grad.abs().sum(dim=(0, 1))
+            others = tuple(a for a in range(rank) if a != axis)
+            hit = torch.nonzero(grad.sum(dim=others) if others else grad).flatten()
+            per_axis.append((int(hit[0]), int(hit[-1])) if len(hit) else None)
+        found.append(per_axis)
+    return found
+
+
 def gradient_extent(net: Net) -> tuple[tuple[int, int], ...]:
     """(first, last) input index with a nonzero gradient of the central output unit, per
     spatial axis (rows and columns for an image)."""
@@ -498,3 +522,9 @@ def gradient_extent(net: Net) -> tuple[tuple[int, int], ...]:
         hit = torch.nonzero(grad.sum(dim=others) if others else grad).flatten()
         extents.append((int(hit[0]), int(hit[-1])))
     return tuple(extents)
+
+
+def deconv_period(net: Net) -> int:
+    """The product of the transposed convolutions' strides (largest axis): outputs repeat
+    what they see with at most this period."""
+    return math.prod(max(m.stride) for m in net.module.modules() if isinstance(m, _DECONVS))
