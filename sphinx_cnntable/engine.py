@@ -17,7 +17,7 @@ from fractions import Fraction
 
 from . import arith, receptive
 from .errors import SpecError
-from .layers import MERGES, Effect, LayerError, Shape, build_layer, known_keywords, parse_int, show_shape
+from .layers import MERGES, Effect, LayerError, Shape, build_layer, known_keywords, parse_int, show_shape, suggest
 from .limits import MAX_DEPTH, MAX_DIGITS, MAX_NUMBER, MAX_REPEAT, MAX_ROWS
 from .spec import (
     BlockStatement,
@@ -162,16 +162,53 @@ class _Context:
         running[4] += row.activations
 
 
+ORDERS = {"lc": 2, "hwc": 3, "dhwc": 4, "cl": 2, "chw": 3, "cdhw": 4}
+"""Axis orders an ``input`` line may name after its sizes; ``c`` first is PyTorch's."""
+
+
+def _looks_channels_first(shape: Shape) -> bool:
+    """``1x8000`` or ``2x44100`` (a first size of at most 2 before one of at least 64), or
+    ``3x224x224``, ``3x16x112x112`` (at most 4 before two equal last sizes of at least 8)."""
+    if len(shape) == 2:
+        return shape[0] <= 2 and shape[1] >= 64
+    return len(shape) > 2 and shape[0] <= 4 and shape[-1] == shape[-2] >= 8
+
+
 def parse_shape(text: str, line: int = 1) -> Shape:
     """``224x224x3`` (height x width x channels), ``8000x1`` (length x channels),
-    ``16x112x112x3`` (depth x height x width x channels) or ``784`` (a vector)."""
-    parts = text.strip().lower().replace("×", "x").split("x")
+    ``16x112x112x3`` (depth x height x width x channels) or ``784`` (a vector); an order
+    word after the sizes (``3x224x224 chw``) reads PyTorch's channels-first order.
+
+    Without one, sizes that look channels-first (:func:`_looks_channels_first`) are
+    refused with the two ways to write them, rather than read as a 3-pixel-high map of
+    224 channels."""
+    words = text.strip().lower().replace("×", "x").split()
+    shown = text.strip()
+    if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ORDERS):
+        extra = f" (an order after the sizes is one of {', '.join(ORDERS)})" if len(words) == 2 else ""
+        raise SpecError(line, f"input {shown!r}: write HxWxC (224x224x3), LxC (8000x1), DxHxWxC or N (784){extra}")
+    parts = words[0].split("x")
     if len(parts) > 4:
-        raise SpecError(line, f"input {text.strip()!r}: write HxWxC (224x224x3), LxC (8000x1), DxHxWxC or N (784)")
+        raise SpecError(line, f"input {shown!r}: write HxWxC (224x224x3), LxC (8000x1), DxHxWxC or N (784)")
     try:
-        return tuple(parse_int(part.strip(), "the input size") for part in parts)
+        shape = tuple(parse_int(part.strip(), "the input size") for part in parts)
     except LayerError as error:
         raise SpecError(line, f"input: {error}") from None
+    if len(words) == 2:
+        order = words[1]
+        if ORDERS[order] != len(shape):
+            raise SpecError(line, f"input {shown!r}: the order {order!r} names {ORDERS[order]} sizes, not {len(shape)}")
+        return (*shape[1:], shape[0]) if order.startswith("c") else shape
+    if _looks_channels_first(shape):
+        last = {2: "lc", 3: "hwc", 4: "dhwc"}[len(shape)]
+        first = "c" + last[:-1]
+        flipped = "x".join(map(str, (*shape[1:], shape[0])))
+        raise SpecError(
+            line,
+            f"input {words[0]} looks channels-first (PyTorch's {first.upper()}): write {flipped}, or "
+            f"{words[0]} {first} to keep PyTorch's order ({words[0]} {last} if {shape[-1]} channels are meant)",
+        )
+    return shape
 
 
 def analyse(text: str, input_shape: str | Shape | None = None, bias: bool | None = None) -> Breakdown:
@@ -326,7 +363,10 @@ def _default(statement: DefaultStatement, context: _Context, env: Mapping[str, i
         if family in known_keywords():
             raise SpecError(statement.line, f"default: write {family}=value, as in 'default bias=no'")
         if family not in FAMILY_WORDS:
-            raise SpecError(statement.line, f"default: unknown layer family {family!r} (one of {', '.join(FAMILY_WORDS)})")
+            hint = suggest(family, FAMILY_WORDS)
+            raise SpecError(
+                statement.line, f"default: unknown layer family {family!r}{hint} (one of {', '.join(FAMILY_WORDS)})"
+            )
     if not words:
         raise SpecError(statement.line, "default: give key=value, as in 'default bias=no'")
     allowed = known_keywords()
@@ -336,7 +376,7 @@ def _default(statement: DefaultStatement, context: _Context, env: Mapping[str, i
         if not sep or not value:
             raise SpecError(statement.line, f"default: {word!r} is not key=value")
         if key not in allowed:
-            raise SpecError(statement.line, f"default: unknown keyword {key!r}")
+            raise SpecError(statement.line, f"default: unknown keyword {key!r}{suggest(key, allowed)}")
         if family == "all":  # the later default wins: it replaces the families' ones too
             for scoped in context.defaults.values():
                 scoped.pop(key, None)
@@ -404,7 +444,7 @@ def _apply_new(text: str, line: int, shape: Shape, context: _Context) -> _Applie
     try:
         built = context.layers.get((text, context.defaults_version))
         if built is None:
-            built = context.layers[(text, context.defaults_version)] = build_layer(text, context.defaults)
+            built = context.layers[(text, context.defaults_version)] = build_layer(text, context.defaults, context.defines)
         layer, head = built
         effect: Effect = layer.apply(shape, head)  # type: ignore[attr-defined]
     except LayerError as error:
@@ -590,7 +630,10 @@ def _call(
             positional_done = True
             name = match.group(1).lower()
             if name not in names:
-                raise SpecError(statement.line, f"{define.name}: unknown parameter {name!r} (has: {', '.join(names) or 'none'})")
+                hint = suggest(name, names)
+                raise SpecError(
+                    statement.line, f"{define.name}: unknown parameter {name!r}{hint} (has: {', '.join(names) or 'none'})"
+                )
             if name in bound:
                 raise SpecError(statement.line, f"{define.name}: parameter {name!r} given twice")
             bound[name] = _value(match.group(2), statement.line)

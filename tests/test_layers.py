@@ -238,8 +238,11 @@ def test_huge_dimensions_stay_exact() -> None:
     ("text", "message"),
     [
         ("input 8x8x3\nconv3-64\nfoo3-64", "unknown layer 'foo3-64'"),
-        ("input 8x8x3\nconv3-64\nconv3-64 strid=2", "conv3-64: unknown keyword 'strid' (allowed: bias, dilation, groups, pad, stride)"),
-        ("input 8x8x3\nconv3-64\nconv3-6x4", "bad number '6x4' for the filters"),
+        ("input 8x8x3\nconv3-64\nconv3-64 strid=2",
+         "conv3-64: unknown keyword 'strid', did you mean 'stride'? (allowed: bias, dilation, groups, pad, stride)"),
+        ("input 8x8x3\nconv3-64\nmaxpoool2", "unknown layer 'maxpoool2', did you mean 'maxpool'?"),
+        ("input 8x8x3\nconv3-64\nconv3-64x2", "bad number '64x2' for the filters (to repeat the layer, write 'conv3-64 x2')"),
+        ("input 8x8x3\nconv3-64\nconv3-6x4", "bad number '6x4' for the filters (to repeat the layer, write 'conv3-6 x4')"),
         ("input 8x8x3\nconv3-64\nconv3-64 stride=0", "stride= must be at least 1, not 0"),
         ("input 8x8x3\nconv3-64\nconv3-64 bias=maybe", "conv3-64: bias= takes yes or no, not 'maybe'"),
         ("input 8x8x3\nconv3-64\ndropout p=1.5", "dropout: p= takes a probability between 0 and 1, not '1.5'"),

@@ -34,6 +34,7 @@ from .base import (
     Shape,
     build_layer,
     known_keywords,
+    known_names,
     parse_axes,
     parse_int,
     parse_pair,
@@ -41,6 +42,7 @@ from .base import (
     show_axes,
     show_pair,
     show_shape,
+    suggest,
 )
 from .conv import Conv, DepthwiseConv, TransposedConv
 from .geometry import Padding, effective, kernel_text, parse_padding, per_axis, spatial, window_output, windowed
@@ -54,6 +56,6 @@ __all__ = [
     "FAMILIES", "MERGES", "REGISTRY", "Args", "Axes", "BatchNorm", "Conv", "DepthwiseConv", "Dropout", "Effect",
     "Elementwise", "Flatten", "FullyConnected", "GlobalPool", "LayerError", "LayerType", "LocalResponseNorm",
     "MergeKind", "Padding", "Pair", "Pool", "Shape", "TransposedConv", "build_layer", "effective", "kernel_text",
-    "known_keywords", "parse_axes", "parse_int", "parse_padding", "parse_pair", "per_axis", "register", "show_axes",
-    "show_pair", "show_shape", "spatial", "window_output", "windowed",
+    "known_keywords", "known_names", "parse_axes", "parse_int", "parse_padding", "parse_pair", "per_axis", "register", "show_axes",
+    "show_pair", "show_shape", "spatial", "suggest", "window_output", "windowed",
 ]

@@ -9,16 +9,20 @@ from typing import ClassVar
 from .base import Args, Effect, LayerError, LayerType, Shape, register
 
 
+ELEMENTWISE = (
+    "relu", "relu6", "leakyrelu", "elu", "gelu", "silu", "swish", "hswish", "hardswish", "hsigmoid", "hardsigmoid",
+    "sigmoid", "tanh", "softmax", "identity",
+)
+
+
 @register
 @dataclass(frozen=True)
 class Elementwise(LayerType):
     """``relu``, ``relu6``, ``sigmoid``, ``tanh``, ``softmax``, ``identity`` and friends:
     same shape out, no parameters, 0 MACs."""
 
-    pattern: ClassVar[re.Pattern[str]] = re.compile(
-        r"^(?:relu|relu6|leakyrelu|elu|gelu|silu|swish|hswish|hardswish|hsigmoid|hardsigmoid"
-        r"|sigmoid|tanh|softmax|identity)$"
-    )
+    names: ClassVar[tuple[str, ...]] = ELEMENTWISE
+    pattern: ClassVar[re.Pattern[str]] = re.compile(rf"^(?:{'|'.join(ELEMENTWISE)})$")
     family: ClassVar[str] = "activation"
 
     @classmethod
@@ -40,6 +44,7 @@ def _probability(text: str, head: str) -> float:
 class Dropout(LayerType):
     """``dropout`` (``p=`` is read and checked, not used): same shape, no parameters."""
 
+    names: ClassVar[tuple[str, ...]] = ("dropout",)
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"^dropout$")
     family: ClassVar[str] = "activation"
     keywords: ClassVar[frozenset[str]] = frozenset({"p"})

@@ -7,8 +7,9 @@ Nothing here knows a particular layer; the family modules register their types w
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import ClassVar
@@ -159,6 +160,7 @@ class LayerType:
     """A registered entry: ``pattern`` matches the first word of a line."""
 
     pattern: ClassVar[re.Pattern[str]]
+    names: ClassVar[tuple[str, ...]] = ()  # the words the pattern starts with, for hints
     family: ClassVar[str] = "other"
     keywords: ClassVar[frozenset[str]] = frozenset()
     takes_positional: ClassVar[int] = 0
@@ -185,15 +187,34 @@ def known_keywords() -> frozenset[str]:
     return frozenset().union(*(cls.keywords for cls in REGISTRY))
 
 
+def known_names() -> tuple[str, ...]:
+    """Every layer word (``conv``, ``maxpool``, ``relu``...), for hints."""
+    return tuple(name for cls in REGISTRY for name in cls.names)
+
+
+def suggest(word: str, candidates: Iterable[str]) -> str:
+    """``", did you mean 'x'?"`` for the closest candidate (difflib ratio at least
+    0.6), else ``""``."""
+    close = difflib.get_close_matches(word.lower(), sorted(set(candidates)), n=1, cutoff=0.6)
+    return f", did you mean {close[0]!r}?" if close else ""
+
+
+_STEM = re.compile(r"^[a-z_]+")
+_GLUED_REPEAT = re.compile(r"^(.+?)[x×](\d+)$", re.IGNORECASE)
+
+
 _WORD = re.compile(r"^([^\s=]+)=(\S*)$")
 
 
-def build_layer(text: str, defaults: Mapping[str, Mapping[str, str]]) -> tuple[LayerType, str]:
+def build_layer(
+    text: str, defaults: Mapping[str, Mapping[str, str]], blocks: Iterable[str] = ()
+) -> tuple[LayerType, str]:
     """Read one layer line (``conv3-64/2 pad=0``) into a layer and its head word.
 
     ``defaults`` maps a family (or ``"all"``) to keyword defaults (``default bias=no``);
     the family's own default comes first (the engine drops it when a later ``default``
-    for all families sets the same key).
+    for all families sets the same key). ``blocks`` (the user's ``define`` names) join
+    the layer words in the "did you mean" hint for an unknown layer.
     """
     words = text.split()
     head = words[0].lower()
@@ -204,7 +225,9 @@ def build_layer(text: str, defaults: Mapping[str, Mapping[str, str]]) -> tuple[L
     else:
         if words[0].endswith(":"):
             raise LayerError(f"{words[0][:-1]!r} is not a label: a label is a letter or '_' and then letters, digits, '_' or '.'")
-        raise LayerError(f"unknown layer {words[0]!r}")
+        stem = _STEM.match(head)
+        hint = suggest(stem.group(0), (*known_names(), *blocks)) if stem else ""
+        raise LayerError(f"unknown layer {words[0]!r}{hint}")
     positional: list[str] = []
     options: dict[str, str] = {}
     for word in words[1:]:
@@ -215,7 +238,8 @@ def build_layer(text: str, defaults: Mapping[str, Mapping[str, str]]) -> tuple[L
         key = pair.group(1).lower()
         if key not in cls.keywords:
             allowed = ", ".join(sorted(cls.keywords)) or "none"
-            raise LayerError(f"{words[0]}: unknown keyword {key!r} (allowed: {allowed})")
+            hint = suggest(key, cls.keywords)
+            raise LayerError(f"{words[0]}: unknown keyword {key!r}{hint} (allowed: {allowed})")
         if key in options:
             raise LayerError(f"{words[0]}: keyword {key!r} given twice")
         if not pair.group(2):
@@ -228,4 +252,10 @@ def build_layer(text: str, defaults: Mapping[str, Mapping[str, str]]) -> tuple[L
         for key, value in defaults.get(scope, {}).items():
             if key in cls.keywords:
                 options.setdefault(key, value)
-    return cls.build(match, Args(words[0], positional, options, explicit)), words[0]
+    try:
+        return cls.build(match, Args(words[0], positional, options, explicit)), words[0]
+    except LayerError as error:
+        glued = _GLUED_REPEAT.match(words[0])
+        if glued and cls.pattern.match(glued.group(1).lower()):
+            raise LayerError(f"{error} (to repeat the layer, write '{glued.group(1)} x{glued.group(2)}')") from None
+        raise

@@ -86,6 +86,7 @@ class _ConvBase(LayerType):
 class Conv(_ConvBase):
     """``convK-F[/S]``: weights ``(prod(K)*Cin/groups)*F``, MACs weights*prod(out sizes)."""
 
+    names: ClassVar[tuple[str, ...]] = ("conv",)
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"^conv(\d\w*?)-(\w+?)(?:/(\w+))?$")
     keywords: ClassVar[frozenset[str]] = frozenset({"stride", "pad", "dilation", "groups", "bias"})
 
@@ -101,6 +102,7 @@ class Conv(_ConvBase):
 class DepthwiseConv(_ConvBase):
     """``dwconvK[/S]``: groups = input channels; ``mult=`` output channels per input."""
 
+    names: ClassVar[tuple[str, ...]] = ("dwconv",)
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"^dwconv(\w+?)(?:/(\w+))?$")
     keywords: ClassVar[frozenset[str]] = frozenset({"stride", "pad", "dilation", "bias", "mult"})
 
@@ -128,6 +130,7 @@ class TransposedConv(LayerType):
     groups: int
     bias: bool
 
+    names: ClassVar[tuple[str, ...]] = ("deconv", "convt", "upconv")
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:deconv|convt|upconv)(\w+?)-(\w+?)(?:/(\w+))?$")
     family: ClassVar[str] = "conv"
     keywords: ClassVar[frozenset[str]] = frozenset({"stride", "pad", "outpad", "dilation", "groups", "bias"})

@@ -19,6 +19,7 @@ class FullyConnected(LayerType):
     units: int
     bias: bool
 
+    names: ClassVar[tuple[str, ...]] = ("fc", "linear", "dense")
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:fc|linear|dense)(?:-(\w+))?$")
     family: ClassVar[str] = "fc"
     keywords: ClassVar[frozenset[str]] = frozenset({"bias"})

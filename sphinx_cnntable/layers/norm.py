@@ -16,6 +16,7 @@ class BatchNorm(LayerType):
     """``bn``: gamma and beta (C weights, C biases, trainable), running mean and
     variance (2C non-trainable, Keras's count; PyTorch keeps them as buffers)."""
 
+    names: ClassVar[tuple[str, ...]] = ("bn", "batchnorm")
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:bn|batchnorm)$")
     family: ClassVar[str] = "norm"
 
@@ -40,6 +41,7 @@ class LocalResponseNorm(LayerType):
     """``lrn`` (``size=`` neighbouring channels, default 5): normalises across the
     channels of a feature map, so it needs a feature-map input; no parameters."""
 
+    names: ClassVar[tuple[str, ...]] = ("lrn",)
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"^lrn$")
     family: ClassVar[str] = "activation"
     keywords: ClassVar[frozenset[str]] = frozenset({"size"})

@@ -21,6 +21,7 @@ class Pool(LayerType):
     padding: Padding
     ceil: bool
 
+    names: ClassVar[tuple[str, ...]] = ("maxpool", "avgpool", "pool")
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:maxpool|avgpool|pool)(\w*?)(?:/(\w+))?$")
     family: ClassVar[str] = "pool"
     keywords: ClassVar[frozenset[str]] = frozenset({"stride", "pad", "ceil"})
@@ -52,6 +53,7 @@ class GlobalPool(LayerType):
     """``gap`` (global average pooling) and ``gmp`` (global max): HxWxC to 1x1xC
     (LxC to 1xC, DxHxWxC to 1x1x1xC)."""
 
+    names: ClassVar[tuple[str, ...]] = ("gap", "gmp", "globalavgpool", "globalmaxpool")
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:gap|gmp|globalavgpool|globalmaxpool)$")
     family: ClassVar[str] = "pool"
 

@@ -17,6 +17,7 @@ class Flatten(LayerType):
     one position, so its receptive-field step takes the whole map (as ``fc`` and ``gap``
     do): a layer after ``flatten`` sees what it would see without it."""
 
+    names: ClassVar[tuple[str, ...]] = ("flatten",)
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"^flatten$")
 
     @classmethod
