@@ -548,19 +548,6 @@ def _block(
         state = _walk(statement.body, state, context, depth + 1, path, env)
         _close_group(context, index, state)
         return state
-    if kind == "residual":
-        index = _open_group(context, statement.label or "residual", kind, line, depth, path, state.shape)
-        out = _walk(statement.body, state, context, depth + 1, path, env)
-        if out.shape != state.shape:
-            raise SpecError(
-                line,
-                f"residual: the body changes the shape from {show_shape(state.shape)} to {show_shape(out.shape)}; "
-                "use 'add:' with a projection branch",
-            )
-        merged = _State(shape=out.shape, rf=_union(out.rf, state.rf))
-        _merge_row(context, "add", line, depth + 1, merged)
-        _close_group(context, index, merged)
-        return merged
     return _merge(statement, state, context, depth, prefix, env)
 
 
@@ -577,28 +564,39 @@ def _merge(
     env: Mapping[str, int | str],
 ) -> _State:
     """A merge block (:data:`~sphinx_cnntable.layers.MERGES`): walk each branch on the
-    block's input, then combine the branches' outputs."""
+    block's input (or the one body, the block's input being the other operand), then
+    combine the outputs."""
     kind = statement.kind
+    merge = MERGES[kind]
     path = _join(prefix, statement.label)
     index = _open_group(context, statement.label or kind, kind, statement.line, depth, path, state.shape)
     outs: list[tuple[int, _State]] = []
-    for branch in statement.body:
-        assert isinstance(branch, BlockStatement)
-        if len(branch.body) == 1 and branch.label is None:
-            out = _walk(branch.body, state, context, depth + 1, path, env)
-        else:
-            out = _block(branch, state, context, depth + 1, path, env)
-        outs.append((branch.line, out))
-    merge = MERGES[kind]
-    shape = merge.combine([out.shape for _, out in outs])
-    if shape is None:
-        listing = ", ".join(f"{show_shape(out.shape)} (line {line})" for line, out in outs)
-        raise SpecError(statement.line, f"{kind}: {merge.mismatch}: {listing}")
-    rf = outs[0][1].rf
-    for _, out in outs[1:]:
-        rf = _union(rf, out.rf)
+    if merge.branches:
+        for branch in statement.body:
+            assert isinstance(branch, BlockStatement)
+            if len(branch.body) == 1 and branch.label is None:
+                out = _walk(branch.body, state, context, depth + 1, path, env)
+            else:
+                out = _block(branch, state, context, depth + 1, path, env)
+            outs.append((branch.line, out))
+    else:
+        start = state
+        if merge.body_input is not None:
+            try:
+                start = _State(shape=merge.body_input(state.shape), rf=state.rf)
+            except LayerError as error:
+                raise SpecError(statement.line, f"{kind}: {error}") from None
+        outs = [(statement.line, _walk(statement.body, start, context, depth + 1, path, env)), (statement.line, state)]
+    try:
+        shape = merge.combine([(out.shape, line) for line, out in outs])
+    except LayerError as error:
+        raise SpecError(statement.line, f"{kind}: {error}") from None
+    rf = state.rf if merge.rf == "input" else outs[0][1].rf
+    if merge.rf == "union":
+        for _, out in outs[1:]:
+            rf = _union(rf, out.rf)
     merged = _State(shape=_bounded(shape, statement.line, kind), rf=rf)
-    _merge_row(context, kind, statement.line, depth + 1, merged)
+    _merge_row(context, merge.row, statement.line, depth + 1, merged)
     _close_group(context, index, merged)
     return merged
 

@@ -15,10 +15,10 @@ from .errors import SpecError
 from .layers.merge import MERGES
 from .limits import MAX_DEPTH, MAX_LINE_CHARS, MAX_SPEC_BYTES
 
-MERGE_KINDS = tuple(MERGES)
+MERGE_KINDS = tuple(name for name, kind in MERGES.items() if kind.branches)
 """Blocks whose body is ``branch:`` blocks (``add:``, ``concat:``)."""
 
-BLOCK_KINDS = ("repeat", "residual", *MERGE_KINDS, "branch", "group")
+BLOCK_KINDS = ("repeat", *MERGES, "branch", "group")
 """Keywords that open a block; ``NAME:`` alone opens a named ``group``."""
 
 _LABEL = re.compile(r"^([A-Za-z_][\w.]*)\s*:(.*)$")
@@ -57,7 +57,7 @@ class LayerStatement(Statement):
 
 @dataclass
 class BlockStatement(Statement):
-    """``repeat N:``, ``residual:``, ``add:``, ``concat:``, ``branch:`` or a group."""
+    """``repeat N:``, a merge (``residual:``, ``scale:``, ``add:``, ``concat:``), ``branch:`` or a group."""
 
     kind: str = "group"
     argument: str | None = None

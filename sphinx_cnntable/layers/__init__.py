@@ -21,7 +21,7 @@ module, decorated with :func:`register`; the import order below is the order in 
 from __future__ import annotations
 
 from . import conv, pool, linear, norm, activation, shape_ops  # noqa: F401  (registers the types)
-from .activation import Dropout, Elementwise
+from .activation import Dropout, Elementwise, StochasticDepth
 from .base import (
     FAMILIES,
     REGISTRY,
@@ -48,14 +48,14 @@ from .conv import Conv, DepthwiseConv, TransposedConv
 from .geometry import Padding, effective, kernel_text, parse_padding, per_axis, spatial, window_output, windowed
 from .linear import FullyConnected
 from .merge import MERGES, MergeKind
-from .norm import BatchNorm, LocalResponseNorm
+from .norm import BatchNorm, GroupNorm, InstanceNorm, LayerNorm, LayerScale, LocalResponseNorm
 from .pool import GlobalPool, Pool
-from .shape_ops import Flatten
+from .shape_ops import ChannelShuffle, Flatten
 
 __all__ = [
-    "FAMILIES", "MERGES", "REGISTRY", "Args", "Axes", "BatchNorm", "Conv", "DepthwiseConv", "Dropout", "Effect",
-    "Elementwise", "Flatten", "FullyConnected", "GlobalPool", "LayerError", "LayerType", "LocalResponseNorm",
-    "MergeKind", "Padding", "Pair", "Pool", "Shape", "TransposedConv", "build_layer", "effective", "kernel_text",
+    "FAMILIES", "MERGES", "REGISTRY", "Args", "Axes", "BatchNorm", "ChannelShuffle", "Conv", "DepthwiseConv", "Dropout", "Effect",
+    "Elementwise", "Flatten", "FullyConnected", "GlobalPool", "GroupNorm", "InstanceNorm", "LayerError", "LayerNorm", "LayerScale", "LayerType", "LocalResponseNorm",
+    "MergeKind", "Padding", "Pair", "Pool", "Shape", "StochasticDepth", "TransposedConv", "build_layer", "effective", "kernel_text",
     "known_keywords", "known_names", "parse_axes", "parse_int", "parse_padding", "parse_pair", "per_axis", "register", "show_axes",
     "show_pair", "show_shape", "spatial", "suggest", "window_output", "windowed",
 ]

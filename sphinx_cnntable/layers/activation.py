@@ -57,3 +57,25 @@ class Dropout(LayerType):
 
     def apply(self, shape: Shape, head: str) -> Effect:
         return Effect(output_shape=shape)
+
+
+@register
+@dataclass(frozen=True)
+class StochasticDepth(LayerType):
+    """``droppath`` (``stochasticdepth``; ``p=`` read and checked): drops a residual
+    branch per sample while training; same shape, no parameters, 0 MACs. Accepted so a
+    spec reads like the code it describes."""
+
+    names: ClassVar[tuple[str, ...]] = ("droppath", "stochasticdepth")
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:droppath|stochasticdepth)$")
+    family: ClassVar[str] = "activation"
+    keywords: ClassVar[frozenset[str]] = frozenset({"p"})
+
+    @classmethod
+    def build(cls, match: re.Match[str], args: Args) -> LayerType:
+        if "p" in args.options:
+            _probability(args.options["p"], args.head)
+        return cls()
+
+    def apply(self, shape: Shape, head: str) -> Effect:
+        return Effect(output_shape=shape)
