@@ -15,9 +15,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from . import arith
+from . import arith, receptive
 from .errors import SpecError
-from .layers import Effect, LayerError, Shape, build_layer, known_keywords, parse_int, show_shape
+from .layers import MERGES, Effect, LayerError, Shape, build_layer, known_keywords, parse_int, show_shape, suggest
 from .limits import MAX_DEPTH, MAX_DIGITS, MAX_NUMBER, MAX_REPEAT, MAX_ROWS
 from .spec import (
     BlockStatement,
@@ -37,7 +37,8 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 @dataclass(slots=True)
 class Row:
     """One row of a breakdown. ``trainable = weights + biases``, ``params = trainable +
-    non_trainable``; ``receptive_field`` is per axis (height, width) in input pixels."""
+    non_trainable``; ``receptive_field`` and ``jump`` are per spatial axis of the input
+    (height, width; length; depth, height, width) in input pixels."""
 
     name: str
     kind: str
@@ -52,8 +53,8 @@ class Row:
     non_trainable: int = 0
     macs: int = 0
     activations: int = 0
-    receptive_field: tuple[int, int] = (1, 1)
-    jump: tuple[int | Fraction, int | Fraction] = (1, 1)
+    receptive_field: tuple[int, ...] = (1, 1)
+    jump: Step = (1, 1)
     formulas: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -104,11 +105,23 @@ class Breakdown:
         return by_path or [row for row in self.rows if row.name == path]
 
 
+Step = tuple[int | Fraction, ...]
+
+
 @dataclass
 class _State:
+    """The shape so far and, per spatial axis of the input, what each position sees."""
+
     shape: Shape
-    rf: tuple[int | Fraction, int | Fraction]
-    jump: tuple[int | Fraction, int | Fraction]
+    rf: tuple[receptive.Axis, ...]
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(axis.size for axis in self.rf)
+
+    @property
+    def jump(self) -> Step:
+        return tuple(receptive.whole_jump(axis) for axis in self.rf)
 
 
 @dataclass(frozen=True)
@@ -149,15 +162,53 @@ class _Context:
         running[4] += row.activations
 
 
+ORDERS = {"lc": 2, "hwc": 3, "dhwc": 4, "cl": 2, "chw": 3, "cdhw": 4}
+"""Axis orders an ``input`` line may name after its sizes; ``c`` first is PyTorch's."""
+
+
+def _looks_channels_first(shape: Shape) -> bool:
+    """``1x8000`` or ``2x44100`` (a first size of at most 2 before one of at least 64), or
+    ``3x224x224``, ``3x16x112x112`` (at most 4 before two equal last sizes of at least 8)."""
+    if len(shape) == 2:
+        return shape[0] <= 2 and shape[1] >= 64
+    return len(shape) > 2 and shape[0] <= 4 and shape[-1] == shape[-2] >= 8
+
+
 def parse_shape(text: str, line: int = 1) -> Shape:
-    """``224x224x3`` (height x width x channels) or ``784`` (a vector)."""
-    parts = text.strip().lower().replace("×", "x").split("x")
-    if len(parts) not in (1, 3):
-        raise SpecError(line, f"input {text.strip()!r}: write HxWxC (224x224x3) or N (784)")
+    """``224x224x3`` (height x width x channels), ``8000x1`` (length x channels),
+    ``16x112x112x3`` (depth x height x width x channels) or ``784`` (a vector); an order
+    word after the sizes (``3x224x224 chw``) reads PyTorch's channels-first order.
+
+    Without one, sizes that look channels-first (:func:`_looks_channels_first`) are
+    refused with the two ways to write them, rather than read as a 3-pixel-high map of
+    224 channels."""
+    words = text.strip().lower().replace("×", "x").split()
+    shown = text.strip()
+    if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ORDERS):
+        extra = f" (an order after the sizes is one of {', '.join(ORDERS)})" if len(words) == 2 else ""
+        raise SpecError(line, f"input {shown!r}: write HxWxC (224x224x3), LxC (8000x1), DxHxWxC or N (784){extra}")
+    parts = words[0].split("x")
+    if len(parts) > 4:
+        raise SpecError(line, f"input {shown!r}: write HxWxC (224x224x3), LxC (8000x1), DxHxWxC or N (784)")
     try:
-        return tuple(parse_int(part.strip(), "the input size") for part in parts)
+        shape = tuple(parse_int(part.strip(), "the input size") for part in parts)
     except LayerError as error:
         raise SpecError(line, f"input: {error}") from None
+    if len(words) == 2:
+        order = words[1]
+        if ORDERS[order] != len(shape):
+            raise SpecError(line, f"input {shown!r}: the order {order!r} names {ORDERS[order]} sizes, not {len(shape)}")
+        return (*shape[1:], shape[0]) if order.startswith("c") else shape
+    if _looks_channels_first(shape):
+        last = {2: "lc", 3: "hwc", 4: "dhwc"}[len(shape)]
+        first = "c" + last[:-1]
+        flipped = "x".join(map(str, (*shape[1:], shape[0])))
+        raise SpecError(
+            line,
+            f"input {words[0]} looks channels-first (PyTorch's {first.upper()}): write {flipped}, or "
+            f"{words[0]} {first} to keep PyTorch's order ({words[0]} {last} if {shape[-1]} channels are meant)",
+        )
+    return shape
 
 
 def analyse(text: str, input_shape: str | Shape | None = None, bias: bool | None = None) -> Breakdown:
@@ -196,7 +247,9 @@ def compute(spec: Spec, input_shape: str | Shape | None = None, bias: bool | Non
             formulas={"activations": "*".join(map(str, shape))},
         )
     )
-    state = _State(shape=shape, rf=(1, 1), jump=(1, 1))
+    ones = (1,) * max(len(shape) - 1, 1)
+    context.rows[0].receptive_field = context.rows[0].jump = ones
+    state = _State(shape=shape, rf=(receptive.IDENTITY,) * len(ones))
     _walk([s for s in body if not isinstance(s, InputStatement)], state, context, 0, None, {})
     rows = context.rows
     leaves = [row for row in rows if row.kind != "group"]
@@ -310,7 +363,10 @@ def _default(statement: DefaultStatement, context: _Context, env: Mapping[str, i
         if family in known_keywords():
             raise SpecError(statement.line, f"default: write {family}=value, as in 'default bias=no'")
         if family not in FAMILY_WORDS:
-            raise SpecError(statement.line, f"default: unknown layer family {family!r} (one of {', '.join(FAMILY_WORDS)})")
+            hint = suggest(family, FAMILY_WORDS)
+            raise SpecError(
+                statement.line, f"default: unknown layer family {family!r}{hint} (one of {', '.join(FAMILY_WORDS)})"
+            )
     if not words:
         raise SpecError(statement.line, "default: give key=value, as in 'default bias=no'")
     allowed = known_keywords()
@@ -320,7 +376,7 @@ def _default(statement: DefaultStatement, context: _Context, env: Mapping[str, i
         if not sep or not value:
             raise SpecError(statement.line, f"default: {word!r} is not key=value")
         if key not in allowed:
-            raise SpecError(statement.line, f"default: unknown keyword {key!r}")
+            raise SpecError(statement.line, f"default: unknown keyword {key!r}{suggest(key, allowed)}")
         if family == "all":  # the later default wins: it replaces the families' ones too
             for scoped in context.defaults.values():
                 scoped.pop(key, None)
@@ -359,7 +415,7 @@ def _apply_layer(
     if applied is None:
         applied = _apply_new(text, line, state.shape, context)
     effect = applied.effect
-    rf, jump = _step(state, effect)
+    after = _State(shape=effect.output_shape, rf=_step(state, effect))
     shape = effect.output_shape
     context.add_leaf(
         Row(
@@ -375,12 +431,12 @@ def _apply_layer(
             non_trainable=effect.non_trainable,
             macs=effect.macs,
             activations=applied.activations,
-            receptive_field=_whole(rf),
-            jump=jump,
+            receptive_field=after.sizes,
+            jump=after.jump,
             formulas=dict(applied.formulas),
         )
     )
-    return _State(shape=shape, rf=rf, jump=jump)
+    return after
 
 
 def _apply_new(text: str, line: int, shape: Shape, context: _Context) -> _Applied:
@@ -388,7 +444,7 @@ def _apply_new(text: str, line: int, shape: Shape, context: _Context) -> _Applie
     try:
         built = context.layers.get((text, context.defaults_version))
         if built is None:
-            built = context.layers[(text, context.defaults_version)] = build_layer(text, context.defaults)
+            built = context.layers[(text, context.defaults_version)] = build_layer(text, context.defaults, context.defines)
         layer, head = built
         effect: Effect = layer.apply(shape, head)  # type: ignore[attr-defined]
     except LayerError as error:
@@ -407,15 +463,13 @@ def _bounded(shape: Shape, line: int, what: str) -> Shape:
     return shape
 
 
-def _step(state: _State, effect: Effect) -> tuple[tuple[int | Fraction, int | Fraction], tuple[int | Fraction, int | Fraction]]:
-    """``rf_out = rf_in + (k - 1) * jump_in``, ``jump_out = jump_in * stride`` per axis."""
-    (rf_h, rf_w), (jump_h, jump_w) = state.rf, state.jump
-    (k_h, k_w), (s_h, s_w) = effect.rf_kernel, effect.rf_stride
-    return (rf_h + (k_h - 1) * jump_h, rf_w + (k_w - 1) * jump_w), (jump_h * s_h, jump_w * s_w)
-
-
-def _whole(rf: tuple[int | Fraction, int | Fraction]) -> tuple[int, int]:
-    return math.ceil(rf[0]), math.ceil(rf[1])
+def _step(state: _State, effect: Effect) -> tuple[receptive.Axis, ...]:
+    """Each axis through the layer's window (:func:`receptive.step`); a layer with no
+    window (an activation, a layer on a vector) keeps what its input saw."""
+    windows = effect.windows()
+    if not windows:
+        return state.rf
+    return tuple(receptive.step(axis, window) for axis, window in zip(state.rf, windows, strict=True))
 
 
 def _open_group(
@@ -440,7 +494,7 @@ def _close_group(context: _Context, index: int, state: _State) -> None:
     group.macs = running[3] - mark[3]
     group.activations = running[4] - mark[4]
     group.output_shape = state.shape
-    group.receptive_field = _whole(state.rf)
+    group.receptive_field = state.sizes
     group.jump = state.jump
 
 
@@ -454,7 +508,7 @@ def _merge_row(context: _Context, name: str, line: int, depth: int, state: _Stat
             line=line,
             output_shape=state.shape,
             activations=math.prod(state.shape),
-            receptive_field=_whole(state.rf),
+            receptive_field=state.sizes,
             jump=state.jump,
             formulas={"activations": "*".join(map(str, state.shape))},
         )
@@ -494,24 +548,11 @@ def _block(
         state = _walk(statement.body, state, context, depth + 1, path, env)
         _close_group(context, index, state)
         return state
-    if kind == "residual":
-        index = _open_group(context, statement.label or "residual", kind, line, depth, path, state.shape)
-        out = _walk(statement.body, state, context, depth + 1, path, env)
-        if out.shape != state.shape:
-            raise SpecError(
-                line,
-                f"residual: the body changes the shape from {show_shape(state.shape)} to {show_shape(out.shape)}; "
-                "use 'add:' with a projection branch",
-            )
-        merged = _State(shape=out.shape, rf=_max(out.rf, state.rf), jump=_max(out.jump, state.jump))
-        _merge_row(context, "add", line, depth + 1, merged)
-        _close_group(context, index, merged)
-        return merged
     return _merge(statement, state, context, depth, prefix, env)
 
 
-def _max(a: tuple[int | Fraction, int | Fraction], b: tuple[int | Fraction, int | Fraction]) -> tuple[int | Fraction, int | Fraction]:
-    return max(a[0], b[0]), max(a[1], b[1])
+def _union(a: tuple[receptive.Axis, ...], b: tuple[receptive.Axis, ...]) -> tuple[receptive.Axis, ...]:
+    return tuple(receptive.union(x, y) for x, y in zip(a, b, strict=True))
 
 
 def _merge(
@@ -522,35 +563,40 @@ def _merge(
     prefix: str | None,
     env: Mapping[str, int | str],
 ) -> _State:
-    """``add:`` (shapes equal) or ``concat:`` (heights and widths equal, channels summed)."""
+    """A merge block (:data:`~sphinx_cnntable.layers.MERGES`): walk each branch on the
+    block's input (or the one body, the block's input being the other operand), then
+    combine the outputs."""
     kind = statement.kind
+    merge = MERGES[kind]
     path = _join(prefix, statement.label)
     index = _open_group(context, statement.label or kind, kind, statement.line, depth, path, state.shape)
     outs: list[tuple[int, _State]] = []
-    for branch in statement.body:
-        assert isinstance(branch, BlockStatement)
-        if len(branch.body) == 1 and branch.label is None:
-            out = _walk(branch.body, state, context, depth + 1, path, env)
-        else:
-            out = _block(branch, state, context, depth + 1, path, env)
-        outs.append((branch.line, out))
-    shapes = [out.shape for _, out in outs]
-    if kind == "add":
-        if any(shape != shapes[0] for shape in shapes):
-            listing = ", ".join(f"{show_shape(out.shape)} (line {line})" for line, out in outs)
-            raise SpecError(statement.line, f"add: the branches' shapes differ: {listing}")
-        shape = shapes[0]
+    if merge.branches:
+        for branch in statement.body:
+            assert isinstance(branch, BlockStatement)
+            if len(branch.body) == 1 and branch.label is None:
+                out = _walk(branch.body, state, context, depth + 1, path, env)
+            else:
+                out = _block(branch, state, context, depth + 1, path, env)
+            outs.append((branch.line, out))
     else:
-        if any(len(shape) != len(shapes[0]) or shape[:-1] != shapes[0][:-1] for shape in shapes):
-            listing = ", ".join(f"{show_shape(out.shape)} (line {line})" for line, out in outs)
-            raise SpecError(statement.line, f"concat: the branches' heights and widths differ: {listing}")
-        shape = (*shapes[0][:-1], sum(shape[-1] for shape in shapes))
-    rf = outs[0][1].rf
-    jump = outs[0][1].jump
-    for _, out in outs[1:]:
-        rf, jump = _max(rf, out.rf), _max(jump, out.jump)
-    merged = _State(shape=_bounded(shape, statement.line, kind), rf=rf, jump=jump)
-    _merge_row(context, kind, statement.line, depth + 1, merged)
+        start = state
+        if merge.body_input is not None:
+            try:
+                start = _State(shape=merge.body_input(state.shape), rf=state.rf)
+            except LayerError as error:
+                raise SpecError(statement.line, f"{kind}: {error}") from None
+        outs = [(statement.line, _walk(statement.body, start, context, depth + 1, path, env)), (statement.line, state)]
+    try:
+        shape = merge.combine([(out.shape, line) for line, out in outs])
+    except LayerError as error:
+        raise SpecError(statement.line, f"{kind}: {error}") from None
+    rf = state.rf if merge.rf == "input" else outs[0][1].rf
+    if merge.rf == "union":
+        for _, out in outs[1:]:
+            rf = _union(rf, out.rf)
+    merged = _State(shape=_bounded(shape, statement.line, kind), rf=rf)
+    _merge_row(context, merge.row, statement.line, depth + 1, merged)
     _close_group(context, index, merged)
     return merged
 
@@ -582,7 +628,10 @@ def _call(
             positional_done = True
             name = match.group(1).lower()
             if name not in names:
-                raise SpecError(statement.line, f"{define.name}: unknown parameter {name!r} (has: {', '.join(names) or 'none'})")
+                hint = suggest(name, names)
+                raise SpecError(
+                    statement.line, f"{define.name}: unknown parameter {name!r}{hint} (has: {', '.join(names) or 'none'})"
+                )
             if name in bound:
                 raise SpecError(statement.line, f"{define.name}: parameter {name!r} given twice")
             bound[name] = _value(match.group(2), statement.line)

@@ -9,7 +9,8 @@ Schema (extra keys may be added, none removed)::
                  "params", "trainable_params", "non_trainable_params", "weights", "biases",
                  "macs", "activations", "receptive_field", "receptive_field_hw"}, ...]}
 
-Shapes are ``[H, W, C]`` or ``[N]``; ``receptive_field`` is the larger axis as an int.
+Shapes are ``[H, W, C]`` (``[L, C]``, ``[D, H, W, C]``) or ``[N]``; ``receptive_field``
+is the largest axis as an int, ``receptive_field_hw`` one entry per spatial axis.
 """
 
 from __future__ import annotations

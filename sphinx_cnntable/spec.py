@@ -12,14 +12,18 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import SpecError
+from .layers.merge import MERGES
 from .limits import MAX_DEPTH, MAX_LINE_CHARS, MAX_SPEC_BYTES
 
-BLOCK_KINDS = ("repeat", "residual", "add", "concat", "branch", "group")
+MERGE_KINDS = tuple(name for name, kind in MERGES.items() if kind.branches)
+"""Blocks whose body is ``branch:`` blocks (``add:``, ``concat:``)."""
+
+BLOCK_KINDS = ("repeat", *MERGES, "branch", "group")
 """Keywords that open a block; ``NAME:`` alone opens a named ``group``."""
 
 _LABEL = re.compile(r"^([A-Za-z_][\w.]*)\s*:(.*)$")
 _REPEAT_HEADER = re.compile(r"^repeat\s+([^:]+?)\s*:(.*)$", re.IGNORECASE)
-_PLAIN_HEADER = re.compile(r"^(residual|add|concat|branch|group)\s*:(.*)$", re.IGNORECASE)
+_PLAIN_HEADER = re.compile(rf"^({'|'.join(BLOCK_KINDS[1:])})\s*:(.*)$", re.IGNORECASE)
 _DEFINE_HEADER = re.compile(r"^define\s+([A-Za-z_]\w*)((?:\s+[^:]*)?):(.*)$", re.IGNORECASE)
 _COUNT_SUFFIX = re.compile(r"^(.*?\S)(?:\s+x\s*|\s*×\s*)(\S+)$", re.IGNORECASE)
 _PARAM = re.compile(r"^([A-Za-z_]\w*)(?:=(\S+))?$")
@@ -53,7 +57,7 @@ class LayerStatement(Statement):
 
 @dataclass
 class BlockStatement(Statement):
-    """``repeat N:``, ``residual:``, ``add:``, ``concat:``, ``branch:`` or a group."""
+    """``repeat N:``, a merge (``residual:``, ``scale:``, ``add:``, ``concat:``), ``branch:`` or a group."""
 
     kind: str = "group"
     argument: str | None = None
@@ -214,11 +218,12 @@ def _parse_params(text: str, line: int) -> list[tuple[str, str | None]]:
 
 def _check_placement(statement: Statement, parent: Statement | None, line: int) -> None:
     is_branch = isinstance(statement, BlockStatement) and statement.kind == "branch"
-    in_merge = isinstance(parent, BlockStatement) and parent.kind in ("add", "concat")
+    in_merge = isinstance(parent, BlockStatement) and parent.kind in MERGE_KINDS
     if in_merge and not is_branch:
         raise SpecError(line, f"only 'branch:' blocks may stand inside '{parent.kind}:'")  # type: ignore[union-attr]
     if is_branch and not in_merge:
-        raise SpecError(line, "'branch:' belongs directly inside 'add:' or 'concat:'")
+        inside = " or ".join(f"'{kind}:'" for kind in MERGE_KINDS)
+        raise SpecError(line, f"'branch:' belongs directly inside {inside}")
     if isinstance(statement, DefineStatement) and parent is not None:
         raise SpecError(line, "define blocks at the top level only")
 
@@ -226,7 +231,7 @@ def _check_placement(statement: Statement, parent: Statement | None, line: int) 
 def _check_blocks(statements: list[Statement]) -> None:
     for statement in statements:
         if isinstance(statement, BlockStatement):
-            if statement.kind in ("add", "concat") and len(statement.body) < 2:
+            if statement.kind in MERGE_KINDS and len(statement.body) < 2:
                 raise SpecError(statement.line, f"'{statement.kind}:' needs at least two 'branch:' blocks")
             _check_blocks(statement.body)
         elif isinstance(statement, DefineStatement):

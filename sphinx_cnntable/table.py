@@ -32,9 +32,10 @@ def _shape(row: Row) -> str:
 
 
 def rf_text(row: Row) -> str:
-    """The receptive field as shown: ``212``, or ``HxW`` when the axes differ."""
-    height, width = row.receptive_field
-    return str(height) if height == width else f"{height}x{width}"
+    """The receptive field as shown: ``212``, or one size per axis (``HxW``,
+    ``DxHxW``) when the axes differ."""
+    axes = row.receptive_field
+    return str(axes[0]) if len(set(axes)) == 1 else "x".join(map(str, axes))
 
 
 COLUMNS: dict[str, Column] = {

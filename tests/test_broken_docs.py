@@ -41,7 +41,7 @@ EXPECTED = [
     ("spec_errors.rst", 105, "no input shape"),
     ("spec_errors.rst", 110, "no spec: give it as the directive's content or in :file:"),
     # options.rst: bad options, at the directive's line
-    ("options.rst", 4, ":input: input '224x224': write HxWxC"),
+    ("options.rst", 4, ":input: input '224x224x3x1x1': write HxWxC"),
     ("options.rst", 10, ":dtype: unknown dtype 'float7'"),
     ("options.rst", 25, ":columns: unknown column 'flops'"),
     ("options.rst", 31, ":numbers: unknown number format 'roughly'"),

@@ -236,7 +236,7 @@ def test_missing_and_non_utf8_file_exit_1(tmp_path: Path) -> None:
         ["--columns", "name,bogus"],
         ["--dtype", "float7"],
         ["--format", "xml"],
-        ["--input", "3x3"],
+        ["--input", "3x3x3x3x3"],
         ["--bias", "maybe"],
         ["--depth", "0"],
         ["--precision", "0"],

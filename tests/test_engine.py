@@ -242,4 +242,40 @@ def test_input_override_and_bias_switch() -> None:
     with pytest.raises(SpecError):
         analyse(text, input_shape=(0, 8, 3))
     with pytest.raises(SpecError):
-        analyse(text, input_shape=(8, 8))
+        analyse(text, input_shape=(8, 8, 8, 8, 8))
+    assert analyse(text, input_shape=(8, 8)).rows[1].output_shape == (8, 4)  # LxC: one spatial axis
+
+
+@pytest.mark.parametrize(
+    ("dims", "shape"),
+    [
+        ("3x224x224 chw", (224, 224, 3)),
+        ("1x8000 cl", (8000, 1)),
+        ("3x16x112x112 cdhw", (16, 112, 112, 3)),
+        ("3x224x224 hwc", (3, 224, 224)),
+        ("224x224x3 HWC", (224, 224, 3)),
+        ("3x3x512", (3, 3, 512)),  # a small map of many channels, not channels-first
+        ("4x8x8x16", (4, 8, 8, 16)),
+        ("4x64", (4, 64)),
+    ],
+)
+def test_input_orders(dims: str, shape: tuple[int, ...]) -> None:
+    assert analyse(f"input {dims}\nrelu").input_shape == shape
+
+
+@pytest.mark.parametrize(
+    ("dims", "message"),
+    [
+        ("3x224x224", "input 3x224x224 looks channels-first (PyTorch's CHW): write 224x224x3, or 3x224x224 chw "
+                      "to keep PyTorch's order (3x224x224 hwc if 224 channels are meant)"),
+        ("1x8000", "input 1x8000 looks channels-first (PyTorch's CL): write 8000x1, or 1x8000 cl"),
+        ("3x16x112x112", "write 16x112x112x3, or 3x16x112x112 cdhw"),
+        ("224x224x3 chw x", "write HxWxC (224x224x3), LxC (8000x1), DxHxWxC or N (784)"),
+        ("224x224x3 nhwc", "(an order after the sizes is one of lc, hwc, dhwc, cl, chw, cdhw)"),
+        ("224x224 chw", "input '224x224 chw': the order 'chw' names 3 sizes, not 2"),
+    ],
+)
+def test_input_channels_first_hint(dims: str, message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        analyse(f"input {dims}\nrelu")
+    assert info.value.line == 1 and message in info.value.message, info.value.message

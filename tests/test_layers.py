@@ -162,6 +162,70 @@ def test_receptive_field_steps() -> None:
     assert last(lenet).rf == 32 and last(lenet + "\nfc-84").rf == 32
 
 
+@pytest.mark.parametrize(("n", "k", "s", "p"), list(itertools.product((7, 16, 80), (1, 3, 4), (1, 2, 3), (0, 1))))
+def test_one_dimensional_forms(n: int, k: int, s: int, p: int) -> None:
+    """LxC: Conv1d, MaxPool1d and ConvTranspose1d sizes; weights k*Cin*F."""
+    row = last(f"input {n}x2\nconv{k}-8/{s} pad={p}")
+    out = torch_conv(n, k, s, p)
+    assert row.output_shape == (out, 8) and row.weights == k * 2 * 8 and row.macs == k * 2 * 8 * out
+    assert row.receptive_field == (k,) and row.jump == (s,)
+    if p <= k // 2 and torch_pool(n, k, s, p, False) >= 1:
+        assert last(f"input {n}x2\nmaxpool{k}/{s} pad={p}").output_shape == (torch_pool(n, k, s, p, False), 2)
+    row = last(f"input {n}x2\ndeconv{k}-8/{s} pad={p}") if torch_deconv(n, k, s, p) >= 1 else None
+    if row is not None:
+        assert row.output_shape == (torch_deconv(n, k, s, p), 8) and row.macs == 2 * 8 * k * n
+    assert last(f"input {n}x2\ngap").output_shape == (1, 2)
+
+
+def test_three_dimensional_forms() -> None:
+    """DxHxWxC: kernels, strides and padding per axis (Conv3d, MaxPool3d, ConvTranspose3d)."""
+    row = last("input 16x112x112x3\nconv3x3x3-64")
+    assert row.output_shape == (16, 112, 112, 64)
+    assert row.weights == 3 * 3 * 3 * 3 * 64 and row.macs == row.weights * 16 * 112 * 112
+    row = last("input 16x56x56x64\nconv1x3x3-144/1x2x2 pad=0x1x1")
+    assert row.output_shape == (16, torch_conv(56, 3, 2, 1), torch_conv(56, 3, 2, 1), 144)
+    assert row.weights == 1 * 3 * 3 * 64 * 144
+    row = last("input 16x56x56x144\nconv3x1x1-64/2x1x1 pad=1x0x0")
+    assert row.output_shape == (torch_conv(16, 3, 2, 1), 56, 56, 64)
+    assert last("input 16x112x112x64\nmaxpool1x2x2").output_shape == (16, 56, 56, 64)
+    assert last("input 16x112x112x64\nmaxpool2").output_shape == (8, 56, 56, 64)
+    row = last("input 4x8x8x16\ndeconv2x4x4-8/2 pad=0x1x1")
+    assert row.output_shape == (torch_deconv(4, 2, 2, 0), torch_deconv(8, 4, 2, 1), torch_deconv(8, 4, 2, 1), 8)
+    assert row.macs == 16 * 8 * 2 * 4 * 4 * 4 * 8 * 8
+    row = last("input 16x112x112x3\nconv3x7x7-8/1x2x2 pad=1x3x3\ngap\nfc-4")
+    # rf 3x7x7, jump 1x2x2; gap over 16x56x56 adds (16-1)*1 and (56-1)*2
+    assert row.receptive_field == (3 + 15, 7 + 110, 7 + 110) and row.rf == 117
+    assert last("input 16x112x112x3\ngap").output_shape == (1, 1, 1, 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("input 8x8x8x3\nconv1x3-8", "conv1x3-8: the kernel 1x3 has 2 axes but the input has 3 (DxHxW); write one size or 3"),
+        ("input 8x3\nmaxpool2x2", "maxpool2x2: the window 2x2 has 2 axes but the input has 1 (L); write one size or 1"),
+        ("input 8x8x3\nconv3-8 stride=1x2x2", "conv3-8: the stride 1x2x2 has 3 axes but the input has 2 (HxW); write one size or 2"),
+        ("input 8x8x3\nconv3-8 pad=1x1x1x1", "bad size '1x1x1x1' for pad= (write N, HxW or DxHxW)"),
+    ],
+)
+def test_axis_count_errors(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        analyse(text)
+    assert info.value.line == 2 and info.value.message.endswith(message), info.value.message
+
+
+def test_transposed_receptive_field_is_the_largest_over_positions() -> None:
+    # x -> a[i] = x[4i] -> b[o] = a[o // 2] -> c[q] = b[q] + b[q + 1]: an odd q reads
+    # a[(q-1)/2] and a[(q+1)/2], input pixels 2q-2 to 2q+2: 5 (an even q sees 1)
+    assert last("input 64x64x1\nconv1-1/4\ndeconv2-1/2 pad=0\nconv2-1 pad=0").rf == 5
+    # a[i] = x[2i]; b[o] = a[o // 3]; the pool reads b[2q], b[2q+1]: for q = 1, a[0] and
+    # a[1], input pixels 0 to 2: 3 (the textbook recurrence gave 2)
+    assert last("input 64x64x1\nconv1-1/2\ndeconv3-1/3 pad=0\nmaxpool2/2").rf == 3
+    # b[o] = a[o // 2]; a stride-2 window of 2 from pad 0 reads b[2q], b[2q+1] = a[q] (1);
+    # from pad 1 it reads b[2q-1], b[2q] = a[q-1], a[q] (2)
+    assert last("input 20x20x1\ndeconv2-1/2 pad=0\nconv2-1/2 pad=0").rf == 1
+    assert last("input 20x20x1\ndeconv2-1/2 pad=0\nconv2-1/2 pad=1").rf == 2
+
+
 def test_huge_dimensions_stay_exact() -> None:
     row = last("input 1000000x1000000x3\nconv3-64")
     assert row.output_shape == (1_000_000, 1_000_000, 64)
@@ -174,8 +238,11 @@ def test_huge_dimensions_stay_exact() -> None:
     ("text", "message"),
     [
         ("input 8x8x3\nconv3-64\nfoo3-64", "unknown layer 'foo3-64'"),
-        ("input 8x8x3\nconv3-64\nconv3-64 strid=2", "conv3-64: unknown keyword 'strid' (allowed: bias, dilation, groups, pad, stride)"),
-        ("input 8x8x3\nconv3-64\nconv3-6x4", "bad number '6x4' for the filters"),
+        ("input 8x8x3\nconv3-64\nconv3-64 strid=2",
+         "conv3-64: unknown keyword 'strid', did you mean 'stride'? (allowed: bias, dilation, groups, pad, stride)"),
+        ("input 8x8x3\nconv3-64\nmaxpoool2", "unknown layer 'maxpoool2', did you mean 'maxpool'?"),
+        ("input 8x8x3\nconv3-64\nconv3-64x2", "bad number '64x2' for the filters (to repeat the layer, write 'conv3-64 x2')"),
+        ("input 8x8x3\nconv3-64\nconv3-6x4", "bad number '6x4' for the filters (to repeat the layer, write 'conv3-6 x4')"),
         ("input 8x8x3\nconv3-64\nconv3-64 stride=0", "stride= must be at least 1, not 0"),
         ("input 8x8x3\nconv3-64\nconv3-64 bias=maybe", "conv3-64: bias= takes yes or no, not 'maybe'"),
         ("input 8x8x3\nconv3-64\ndropout p=1.5", "dropout: p= takes a probability between 0 and 1, not '1.5'"),

@@ -158,7 +158,7 @@ def test_parse_tree() -> None:
         ("# net\n:columns: name\ninput 8x8x3", 3, "'input' must be the first statement of the spec (line 2, ':columns: name', comes before it)"),
         ("default bias=no\ninput 8x8x3", 2, "'input' must be the first statement of the spec (line 1 comes before it)"),
         ("relu", 1, "no input shape: start the spec with 'input HxWxC' (or give :input: / --input)"),
-        ("input 8x8", 1, "input '8x8': write HxWxC (224x224x3) or N (784)"),
+        ("input 8x8x8x8x8", 1, "input '8x8x8x8x8': write HxWxC (224x224x3), LxC (8000x1), DxHxWxC or N (784)"),
         ("input 8x0x3", 1, "input: the input size must be at least 1, not 0"),
         ("# only a comment", 1, "the spec is empty: give at least an input and one layer"),
         ("input 8x8x3\ndefault maybe bias=no", 2, "default: unknown layer family 'maybe' (one of all, conv, fc, pool, norm, activation)"),

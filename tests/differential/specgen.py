@@ -9,6 +9,7 @@ PyTorch and the engine must accept it too.
 from __future__ import annotations
 
 import torch
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from translate import translate
@@ -71,7 +72,7 @@ def _out_shape(header: list[str], shape: tuple[int, ...], lines: list[str]) -> t
     if 0 in out.shape:
         return None
     dims = tuple(out.shape)[1:]
-    return dims if len(dims) == 1 else (dims[1], dims[2], dims[0])
+    return dims if len(dims) == 1 else (*dims[1:], dims[0])
 
 
 def _indent(lines: list[str], by: int = 2) -> list[str]:
@@ -114,8 +115,8 @@ class _Gen:
     def layer(self, shape: tuple[int, ...]) -> str:
         if len(shape) == 1:
             form = self.pick(["fc", "fc", "bn", "act", "flatten", "softmax"])
-        elif self.rf:  # receptive field: images all the way, no transposed convolution
-            form = self.pick(["conv", "conv", "conv", "dwconv", "pool", "pool", "bn", "act", "lrn"])
+        elif self.rf:  # receptive field: images all the way
+            form = self.pick(["conv", "conv", "conv", "dwconv", "deconv", "pool", "pool", "bn", "act", "lrn"])
         else:
             form = self.pick(["conv", "conv", "conv", "dwconv", "deconv", "pool", "pool", "gap", "fc", "bn",
                               "act", "flatten", "lrn", "softmax"])
@@ -143,18 +144,7 @@ class _Gen:
             if self.integer(0, 3) == 0:
                 text += " dilation=2"
         elif form == "deconv":
-            k, stride = self.integer(1, 4), self.integer(1, 3)
-            groups = self.pick([g for g in (1, 2) if c % g == 0])
-            text = f"{self.pick(['deconv', 'convt', 'upconv'])}{k}-{groups * self.integer(1, 8)}/{stride}"
-            if self.integer(0, 1):
-                text += f" pad={self.integer(0, k)}"
-            dilation = self.pick([1, 1, 2])
-            if dilation > 1:
-                text += f" dilation={dilation}"
-            if max(stride, dilation) > 1 and self.integer(0, 1):
-                text += f" outpad={self.integer(0, max(stride, dilation) - 1)}"
-            if groups > 1:
-                text += f" groups={groups}"
+            text = self.deconv(c)
         elif form == "pool":
             k = self.integer(1, 4)
             text = self.pick(["maxpool", "avgpool", "pool"])
@@ -183,6 +173,21 @@ class _Gen:
             text = self.pick(ACTIVATIONS)
         if form in ("conv", "deconv", "fc") and self.integer(0, 4) == 0:
             text += " bias=no"
+        return text
+
+    def deconv(self, c: int) -> str:
+        k, stride = self.integer(1, 4), self.integer(1, 3)
+        groups = self.pick([g for g in (1, 2) if c % g == 0])
+        text = f"{self.pick(['deconv', 'convt', 'upconv'])}{k}-{groups * self.integer(1, 8)}/{stride}"
+        if self.integer(0, 1):
+            text += f" pad={self.integer(0, k)}"
+        dilation = self.pick([1, 1, 2])
+        if dilation > 1:
+            text += f" dilation={dilation}"
+        if max(stride, dilation) > 1 and self.integer(0, 1):
+            text += f" outpad={self.integer(0, max(stride, dilation) - 1)}"
+        if groups > 1:
+            text += f" groups={groups}"
         return text
 
     # -- statements -------------------------------------------------------------
@@ -311,3 +316,24 @@ def specs(draw, max_statements: int = 8, rf: bool = False, with_rejected: bool =
     lines, _ = gen.sequence((h, w, c), 0, draw(st.integers(1, max_statements)))
     text = "\n".join([*header, *lines]) + "\n" + DEFINES
     return (text, gen.rejected) if with_rejected else text
+
+
+@st.composite
+def deconv_chains(draw, max_layers: int = 6):
+    """A chain of 2 to ``max_layers`` windowed layers (conv, dwconv, pools, transposed
+    convolutions) on a small image, with at least one transposed convolution."""
+    h, w = draw(st.integers(4, 24)), draw(st.integers(4, 24))
+    c = draw(st.integers(1, 2))
+    header = [f"input {h}x{w}x{c}"]
+    gen = _Gen(draw, header, rf=True)
+    count = draw(st.integers(2, max_layers))
+    forced = draw(st.integers(0, count - 1))
+    lines: list[str] = []
+    shape = (h, w, c)
+    for index in range(count):
+        candidate = gen.deconv(shape[-1]) if index == forced else gen.layer(shape)
+        more, shape = gen.try_lines(shape, [candidate], ["identity"])
+        lines += more
+    text = "\n".join([*header, *lines]) + "\n"
+    assume(any(line.split()[0].startswith(("deconv", "convt", "upconv")) for line in lines))
+    return text

@@ -60,6 +60,15 @@ RF_CASES = {
         "input 20x20x1\nconcat:\n  branch: conv5-2\n  branch:\n    conv3-2\n    conv3-2\n    conv3-2\n"
     ),
     "asymmetric": "input 20x20x1\nconv1x5-2\nconv3x1-2/2x1\nmaxpool3x2\n",
+    # transposed convolutions: neighbouring outputs see different extents (the issue's
+    # examples, 3 and 2 before, true 5 and 3), and the padding phase of a later stride
+    "deconv-after-stride-4": "input 64x64x1\nconv1-1/4\ndeconv2-1/2 pad=0\nconv2-1 pad=0\n",
+    "deconv-stride-3-then-pool": "input 64x64x1\nconv1-1/2\ndeconv3-1/3 pad=0\nmaxpool2/2\n",
+    "deconv-then-stride-even-phase": "input 20x20x1\ndeconv2-1/2 pad=0\nconv2-1/2 pad=0\n",
+    "deconv-then-stride-odd-phase": "input 20x20x1\ndeconv2-1/2 pad=0\nconv2-1/2 pad=1\n",
+    "deconv-gaps-then-merge": (
+        "input 20x20x1\ndeconv1-1/3 pad=0\nadd:\n  branch: conv4-1 pad=1\n  branch: conv2-1 pad=1 dilation=3\n"
+    ),
 }
 
 

@@ -89,6 +89,17 @@ class Merge(nn.Module):
         return total
 
 
+class Pad(nn.Module):
+    """Zero padding of every spatial axis: ``pads`` is ``(before, after)`` per axis."""
+
+    def __init__(self, pads: list[tuple[int, int]]) -> None:
+        super().__init__()
+        self.pads = [p for pair in reversed(pads) for p in pair]  # F.pad wants the last axis first
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.pad(x, self.pads)
+
+
 class Leaf(nn.Module):
     """One layer row: a module, maybe preceded by padding (TF "same") or a flatten (fc)."""
 
@@ -104,7 +115,7 @@ class Leaf(nn.Module):
 @dataclass
 class Net:
     module: nn.Module
-    input_shape: tuple[int, ...]  # HxWxC or (N,)
+    input_shape: tuple[int, ...]  # (*spatial, C) or (N,)
 
     def zeros(self) -> torch.Tensor:
         return torch.zeros(1, *to_torch(self.input_shape))
@@ -114,19 +125,20 @@ class Net:
 class Record:
     kind: str
     text: str
-    shape: tuple[int, ...]  # engine order: (H, W, C) or (N,)
+    shape: tuple[int, ...]  # engine order: (*spatial, C) or (N,)
     trainable: int
     non_trainable: int
     macs: int
 
 
 def to_torch(shape: tuple[int, ...]) -> tuple[int, ...]:
-    return shape if len(shape) == 1 else (shape[2], shape[0], shape[1])
+    """Engine order (channels last) to PyTorch's (channels first), without the batch."""
+    return shape if len(shape) == 1 else (shape[-1], *shape[:-1])
 
 
 def to_engine(shape: torch.Size) -> tuple[int, ...]:
     dims = tuple(shape)[1:]
-    return dims if len(dims) == 1 else (dims[1], dims[2], dims[0])
+    return dims if len(dims) == 1 else (*dims[1:], dims[0])
 
 
 # --- placeholders ----------------------------------------------------------------
@@ -170,19 +182,32 @@ def substitute(text: str, env: dict[str, int]) -> str:
 # --- layers --------------------------------------------------------------------
 
 
-def _pair(text: str) -> tuple[int, int]:
-    parts = [int(p) for p in text.lower().split("x")]
-    return (parts[0], parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+_RANK = [0]  # spatial axes of the layer being translated (set by layer_module)
 
 
-def _same_pad(size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int]) -> nn.ZeroPad2d:
-    """TensorFlow's "same": out = ceil(in/stride), the odd pixel of padding at the bottom/right."""
+def _pair(text: str) -> tuple[int, ...]:
+    """``3`` for every axis or one size per axis (the name stays from the 2-D days)."""
+    parts = tuple(int(p) for p in text.lower().split("x"))
+    if len(parts) == 1:
+        return parts * _RANK[0]
+    if len(parts) != _RANK[0]:
+        raise ValueError(f"translate: {text} has {len(parts)} axes, the input {_RANK[0]}")
+    return parts
+
+
+def _same_pad(size: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...]) -> Pad:
+    """TensorFlow's "same": out = ceil(in/stride), the odd pixel of padding at the end."""
     pads = []
-    for axis in (0, 1):
+    for axis in range(len(size)):
         out = -(-size[axis] // stride[axis])
         total = max((out - 1) * stride[axis] + kernel[axis] - size[axis], 0)
         pads.append((total // 2, total - total // 2))
-    return nn.ZeroPad2d((pads[1][0], pads[1][1], pads[0][0], pads[0][1]))
+    return Pad(pads)
+
+
+def _nd(name: str, rank: int) -> type[nn.Module]:
+    """``nn.Conv1d`` / ``nn.Conv2d`` / ``nn.Conv3d`` (and the same for pools, norms)."""
+    return getattr(nn, f"{name}{rank}d")
 
 
 def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]) -> Leaf:
@@ -202,7 +227,8 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
             options.setdefault(key, value)
     bias = options.get("bias", "yes").lower() in ("yes", "true", "on", "1")
     channels = x.shape[1]
-    size = tuple(x.shape[2:]) if x.dim() == 4 else None
+    size = tuple(x.shape[2:]) if x.dim() > 2 else None
+    rank = _RANK[0] = len(size) if size else 0
     spatial_only = ("conv", "dwconv", "deconv", "convt", "upconv", "maxpool", "avgpool", "pool", "gap", "gmp",
                     "globalavgpool", "globalmaxpool", "lrn")
     if size is None and stem in spatial_only:
@@ -212,28 +238,28 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
     m = re.match(r"^(dwconv|deconv|convt|upconv|conv)(\w+?)(?:-(\w+?))?(?:/(\w+))?$", head)
     if m and (m.group(1) == "dwconv") == (m.group(3) is None):
         kind, kernel, stride = m.group(1), _pair(m.group(2)), _pair(m.group(4) or "1")
-        stride = _pair(options.get("stride", f"{stride[0]}x{stride[1]}"))
+        stride = _pair(options.get("stride", "x".join(map(str, stride))))
         dilation = _pair(options.get("dilation", "1"))
-        span = tuple(dilation[a] * (kernel[a] - 1) + 1 for a in (0, 1))
+        span = tuple(dilation[a] * (kernel[a] - 1) + 1 for a in range(rank))
         pad_text = options.get("pad")
         pre: list[nn.Module] = []
         if pad_text is None:
-            padding = tuple(dilation[a] * (kernel[a] - 1) // 2 for a in (0, 1))
+            padding = tuple(dilation[a] * (kernel[a] - 1) // 2 for a in range(rank))
         elif pad_text == "same":
             pre.append(_same_pad(size, span, stride))
-            padding = (0, 0)
+            padding = (0,) * rank
         elif pad_text == "valid":
-            padding = (0, 0)
+            padding = (0,) * rank
         else:
             padding = _pair(pad_text)
         if kind == "dwconv":
             mult = int(options.get("mult", "1"))
-            conv = nn.Conv2d(channels, channels * mult, kernel, stride, padding, dilation, groups=channels, bias=bias)
+            conv = _nd("Conv", rank)(channels, channels * mult, kernel, stride, padding, dilation, groups=channels, bias=bias)
         elif kind == "conv":
-            conv = nn.Conv2d(channels, int(m.group(3)), kernel, stride, padding, dilation,
+            conv = _nd("Conv", rank)(channels, int(m.group(3)), kernel, stride, padding, dilation,
                              groups=int(options.get("groups", "1")), bias=bias)
         else:
-            conv = nn.ConvTranspose2d(channels, int(m.group(3)), kernel, stride, padding,
+            conv = _nd("ConvTranspose", rank)(channels, int(m.group(3)), kernel, stride, padding,
                                       output_padding=_pair(options.get("outpad", "0")),
                                       groups=int(options.get("groups", "1")), bias=bias, dilation=dilation)
         return Leaf(text, *pre, conv)
@@ -241,27 +267,27 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
     if m:
         kernel = _pair(m.group(2) or "2")
         stride = _pair(m.group(3)) if m.group(3) else kernel
-        stride = _pair(options.get("stride", f"{stride[0]}x{stride[1]}"))
+        stride = _pair(options.get("stride", "x".join(map(str, stride))))
         ceil = options.get("ceil", "no").lower() in ("yes", "true", "on", "1")
         pad_text = options.get("pad", "0")
         pre = []
         if pad_text == "same":
             pre.append(_same_pad(size, kernel, stride))
-            padding = (0, 0)
+            padding = (0,) * rank
         else:
-            padding = (0, 0) if pad_text == "valid" else _pair(pad_text)
-        cls = nn.AvgPool2d if m.group(1) == "avgpool" else nn.MaxPool2d
+            padding = (0,) * rank if pad_text == "valid" else _pair(pad_text)
+        cls = _nd("AvgPool" if m.group(1) == "avgpool" else "MaxPool", rank)
         return Leaf(text, *pre, cls(kernel, stride, padding, ceil_mode=ceil))
     if head in ("gap", "globalavgpool"):
-        return Leaf(text, nn.AdaptiveAvgPool2d(1))
+        return Leaf(text, _nd("AdaptiveAvgPool", rank)(1))
     if head in ("gmp", "globalmaxpool"):
-        return Leaf(text, nn.AdaptiveMaxPool2d(1))
+        return Leaf(text, _nd("AdaptiveMaxPool", rank)(1))
     m = re.match(r"^(?:fc|linear|dense)(?:-(\w+))?$", head)
     if m:
         units = int(m.group(1) or positional[0])
         return Leaf(text, nn.Flatten(), nn.Linear(math.prod(x.shape[1:]), units, bias=bias))
     if head in ("bn", "batchnorm"):
-        return Leaf(text, nn.BatchNorm2d(channels) if x.dim() == 4 else nn.BatchNorm1d(channels))
+        return Leaf(text, _nd("BatchNorm", max(rank, 1))(channels))
     if head == "flatten":
         return Leaf(text, nn.Flatten())
     if head == "softmax":
@@ -367,11 +393,15 @@ def translate(text: str) -> Net:
 # --- measuring -----------------------------------------------------------------
 
 
+_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_DECONVS = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+
+
 def _macs(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> int:
-    if isinstance(module, nn.ConvTranspose2d):
-        return module.weight.numel() * inputs[0].shape[2] * inputs[0].shape[3]
-    if isinstance(module, nn.Conv2d):
-        return module.weight.numel() * output.shape[2] * output.shape[3]
+    if isinstance(module, _DECONVS):
+        return module.weight.numel() * math.prod(inputs[0].shape[2:])
+    if isinstance(module, _CONVS):
+        return module.weight.numel() * math.prod(output.shape[2:])
     if isinstance(module, nn.Linear):
         return module.weight.numel()
     return 0
@@ -406,7 +436,7 @@ def measure(net: Net) -> list[Record]:
         ))
 
     for module in net.module.modules():
-        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        if isinstance(module, (*_CONVS, *_DECONVS, nn.Linear)):
             handles.append(module.register_forward_hook(count))
         if getattr(module, "row_kind", None):
             handles.append(module.register_forward_pre_hook(before))
@@ -433,30 +463,68 @@ def rf_network(net: Net) -> Net:
     for leaf in [m for m in module.modules() if isinstance(m, Leaf)]:
         parts = []
         for part in leaf.parts:
-            if isinstance(part, nn.MaxPool2d):
-                part = nn.AvgPool2d(part.kernel_size, part.stride, part.padding, ceil_mode=part.ceil_mode)
-            elif isinstance(part, nn.AdaptiveMaxPool2d):
-                part = nn.AdaptiveAvgPool2d(1)
-            elif isinstance(part, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            if isinstance(part, (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)):
+                rank = {nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3}[type(part)]
+                part = _nd("AvgPool", rank)(part.kernel_size, part.stride, part.padding, ceil_mode=part.ceil_mode)
+            elif isinstance(part, (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)):
+                rank = {nn.AdaptiveMaxPool1d: 1, nn.AdaptiveMaxPool2d: 2, nn.AdaptiveMaxPool3d: 3}[type(part)]
+                part = _nd("AdaptiveAvgPool", rank)(1)
+            elif isinstance(part, (*_CONVS, *_DECONVS, nn.Linear)):
                 with torch.no_grad():
                     part.weight.fill_(1.0)
                     if part.bias is not None:
                         part.bias.zero_()
-            elif not isinstance(part, (nn.AvgPool2d, nn.ZeroPad2d, nn.Flatten, nn.modules.batchnorm._BatchNorm,
-                                       nn.AdaptiveAvgPool2d)):
+            elif not isinstance(part, (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d, Pad, nn.Flatten,
+                                       nn.modules.batchnorm._BatchNorm, nn.AdaptiveAvgPool1d,
+                                       nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)):
                 part = nn.Identity()
             parts.append(part)
         leaf.parts = nn.Sequential(*parts).double()
     return Net(module, net.input_shape)
 
 
-def gradient_extent(net: Net) -> tuple[tuple[int, int], tuple[int, int]]:
-    """(first, last) input row and column with a nonzero gradient of the central output unit."""
+def axis_extents(net: Net, units: int = 1) -> list[list[tuple[int, int] | None]]:
+    """Per spatial axis, for the central output index and the ``units - 1`` after it:
+    the (first, last) input index along that axis with a nonzero gradient of the sum of
+    the outputs at that index (a row, for the height of an image), or None where those
+    outputs see no input (between the inputs of a transposed convolution)."""
     probe = rf_network(net)
     x = torch.ones(1, *to_torch(net.input_shape), dtype=torch.float64, requires_grad=True)
     y = probe.module(x)
-    y[0, :, y.shape[2] // 2, y.shape[3] // 2].sum().backward()
+    found: list[list[tuple[int, int] | None]] = []
+    rank = y.dim() - 2
+    for axis in range(rank):
+        per_axis: list[tuple[int, int] | None] = []
+        for offset in range(units):
+            index = [slice(None)] * rank
+            index[axis] = y.shape[2 + axis] // 2 + offset
+            (grad,) = torch.autograd.grad(y[(0, slice(None), *index)].sum(), x, retain_graph=True)
+            grad = grad.abs().sum(dim=(0, 1))
+            others = tuple(a for a in range(rank) if a != axis)
+            hit = torch.nonzero(grad.sum(dim=others) if others else grad).flatten()
+            per_axis.append((int(hit[0]), int(hit[-1])) if len(hit) else None)
+        found.append(per_axis)
+    return found
+
+
+def gradient_extent(net: Net) -> tuple[tuple[int, int], ...]:
+    """(first, last) input index with a nonzero gradient of the central output unit, per
+    spatial axis (rows and columns for an image)."""
+    probe = rf_network(net)
+    x = torch.ones(1, *to_torch(net.input_shape), dtype=torch.float64, requires_grad=True)
+    y = probe.module(x)
+    centre = tuple(size // 2 for size in y.shape[2:])
+    y[(0, slice(None), *centre)].sum().backward()
     grad = x.grad.abs().sum(dim=(0, 1))
-    rows = torch.nonzero(grad.sum(dim=1)).flatten()
-    cols = torch.nonzero(grad.sum(dim=0)).flatten()
-    return (int(rows[0]), int(rows[-1])), (int(cols[0]), int(cols[-1]))
+    extents = []
+    for axis in range(grad.dim()):
+        others = tuple(a for a in range(grad.dim()) if a != axis)
+        hit = torch.nonzero(grad.sum(dim=others) if others else grad).flatten()
+        extents.append((int(hit[0]), int(hit[-1])))
+    return tuple(extents)
+
+
+def deconv_period(net: Net) -> int:
+    """The product of the transposed convolutions' strides (largest axis): outputs repeat
+    what they see with at most this period."""
+    return math.prod(max(m.stride) for m in net.module.modules() if isinstance(m, _DECONVS))

@@ -1,0 +1,169 @@
+"""Normalisation layers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .base import Args, Effect, LayerError, LayerType, Shape, register
+from .geometry import spatial
+
+
+@register
+@dataclass(frozen=True)
+class BatchNorm(LayerType):
+    """``bn``: gamma and beta (C weights, C biases, trainable), running mean and
+    variance (2C non-trainable, Keras's count; PyTorch keeps them as buffers)."""
+
+    names: ClassVar[tuple[str, ...]] = ("bn", "batchnorm")
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:bn|batchnorm)$")
+    family: ClassVar[str] = "norm"
+
+    @classmethod
+    def build(cls, match: re.Match[str], args: Args) -> LayerType:
+        return cls()
+
+    def apply(self, shape: Shape, head: str) -> Effect:
+        channels = shape[-1]
+        return Effect(
+            output_shape=shape,
+            weights=channels,
+            biases=channels,
+            non_trainable=2 * channels,
+            formulas={"weights": str(channels), "biases": str(channels), "non_trainable": f"2*{channels}"},
+        )
+
+
+@register
+@dataclass(frozen=True)
+class LocalResponseNorm(LayerType):
+    """``lrn`` (``size=`` neighbouring channels, default 5): normalises across the
+    channels of a feature map, so it needs a feature-map input; no parameters."""
+
+    names: ClassVar[tuple[str, ...]] = ("lrn",)
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^lrn$")
+    family: ClassVar[str] = "activation"
+    keywords: ClassVar[frozenset[str]] = frozenset({"size"})
+
+    @classmethod
+    def build(cls, match: re.Match[str], args: Args) -> LayerType:
+        args.integer("size", 5)
+        return cls()
+
+    def apply(self, shape: Shape, head: str) -> Effect:
+        spatial(shape, head)
+        return Effect(output_shape=shape)
+
+
+def _affine(channels: int, affine: bool) -> Effect:
+    """A per-channel scale and shift: C weights and C biases when ``affine``."""
+    count = channels if affine else 0
+    return Effect(
+        output_shape=(),
+        weights=count,
+        biases=count,
+        formulas={"weights": str(count), "biases": str(count)},
+    )
+
+
+@register
+@dataclass(frozen=True)
+class LayerNorm(LayerType):
+    """``layernorm`` (``ln``): normalises each position over its C channels (channels
+    last, as ConvNeXt's LayerNorm2d and a transformer's over the token dimension); gamma
+    and beta are C weights and C biases, nothing non-trainable (no running statistics).
+    ``bias=no`` drops beta."""
+
+    bias: bool
+
+    names: ClassVar[tuple[str, ...]] = ("layernorm", "ln")
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:layernorm|ln)$")
+    family: ClassVar[str] = "norm"
+    keywords: ClassVar[frozenset[str]] = frozenset({"bias"})
+
+    @classmethod
+    def build(cls, match: re.Match[str], args: Args) -> LayerType:
+        return cls(bias=args.flag("bias", True))
+
+    def apply(self, shape: Shape, head: str) -> Effect:
+        channels = shape[-1]
+        biases = channels if self.bias else 0
+        return Effect(
+            output_shape=shape,
+            weights=channels,
+            biases=biases,
+            formulas={"weights": str(channels), "biases": str(biases)},
+        )
+
+
+@register
+@dataclass(frozen=True)
+class GroupNorm(LayerType):
+    """``groupnorm groups=G`` (``gn``): statistics over G groups of channels, per sample;
+    C weights and C biases (``affine=no``: none), nothing non-trainable."""
+
+    groups: int
+    affine: bool
+
+    names: ClassVar[tuple[str, ...]] = ("groupnorm", "gn")
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:groupnorm|gn)$")
+    family: ClassVar[str] = "norm"
+    keywords: ClassVar[frozenset[str]] = frozenset({"groups", "affine"})
+
+    @classmethod
+    def build(cls, match: re.Match[str], args: Args) -> LayerType:
+        if "groups" not in args.options:
+            raise LayerError(f"{args.head}: give the number of groups, as in groupnorm groups=32")
+        return cls(groups=args.integer("groups", 1), affine=args.flag("affine", True))
+
+    def apply(self, shape: Shape, head: str) -> Effect:
+        spatial(shape, head)
+        channels = shape[-1]
+        if channels % self.groups:
+            raise LayerError(f"{head}: {channels} channels do not split into groups={self.groups}")
+        params = _affine(channels, self.affine)
+        return Effect(output_shape=shape, weights=params.weights, biases=params.biases, formulas=params.formulas)
+
+
+@register
+@dataclass(frozen=True)
+class InstanceNorm(LayerType):
+    """``instancenorm``: statistics per sample and channel; no parameters unless
+    ``affine=yes`` (C weights, C biases), as PyTorch's InstanceNorm defaults; no running
+    statistics."""
+
+    affine: bool
+
+    names: ClassVar[tuple[str, ...]] = ("instancenorm",)
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^instancenorm$")
+    family: ClassVar[str] = "norm"
+    keywords: ClassVar[frozenset[str]] = frozenset({"affine"})
+
+    @classmethod
+    def build(cls, match: re.Match[str], args: Args) -> LayerType:
+        return cls(affine=args.flag("affine", False))
+
+    def apply(self, shape: Shape, head: str) -> Effect:
+        spatial(shape, head)
+        params = _affine(shape[-1], self.affine)
+        return Effect(output_shape=shape, weights=params.weights, biases=params.biases, formulas=params.formulas)
+
+
+@register
+@dataclass(frozen=True)
+class LayerScale(LayerType):
+    """``layerscale``: multiplies each channel by a learned factor (ConvNeXt, CaiT):
+    C trainable weights, 0 MACs."""
+
+    names: ClassVar[tuple[str, ...]] = ("layerscale",)
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^layerscale$")
+    family: ClassVar[str] = "norm"
+
+    @classmethod
+    def build(cls, match: re.Match[str], args: Args) -> LayerType:
+        return cls()
+
+    def apply(self, shape: Shape, head: str) -> Effect:
+        channels = shape[-1]
+        return Effect(output_shape=shape, weights=channels, formulas={"weights": str(channels)})

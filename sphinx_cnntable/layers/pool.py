@@ -1,0 +1,66 @@
+"""Pooling of any spatial rank: windowed max/average pooling and global pooling."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .base import Args, Axes, Effect, LayerError, LayerType, Shape, parse_axes, register, show_axes
+from .geometry import Padding, parse_padding, per_axis, spatial, windowed, windows
+
+
+@register
+@dataclass(frozen=True)
+class Pool(LayerType):
+    """``maxpool``/``pool``/``avgpool`` ``[K][/S]``: window K (default 2), stride S
+    (default K), ``pad=``, ``ceil=yes`` as PyTorch's ceil_mode. No parameters, 0 MACs."""
+
+    kernel: Axes
+    stride: Axes
+    padding: Padding
+    ceil: bool
+
+    names: ClassVar[tuple[str, ...]] = ("maxpool", "avgpool", "pool")
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:maxpool|avgpool|pool)(\w*?)(?:/(\w+))?$")
+    family: ClassVar[str] = "pool"
+    keywords: ClassVar[frozenset[str]] = frozenset({"stride", "pad", "ceil"})
+
+    @classmethod
+    def build(cls, match: re.Match[str], args: Args) -> LayerType:
+        kernel = parse_axes(match.group(1), "the window") if match.group(1) else (2,)
+        stride = args.stride(parse_axes(match.group(2), "the stride") if match.group(2) else None, kernel)
+        return cls(kernel=kernel, stride=stride, padding=parse_padding(args), ceil=args.flag("ceil", False))
+
+    def apply(self, shape: Shape, head: str) -> Effect:
+        sizes, channels = spatial(shape, head)
+        rank = len(sizes)
+        kernel = per_axis(self.kernel, rank, head, "the window")
+        stride = per_axis(self.stride, rank, head, "the stride")
+        mode, pad = self.padding
+        padding: Padding = ("explicit", (0,) * rank) if mode == "default" else self.padding
+        if mode == "explicit":
+            padding = "explicit", per_axis(pad, rank, head, "pad=")
+            if any(p > k // 2 for p, k in zip(padding[1], kernel, strict=True)):
+                raise LayerError(f"{head}: pad= must be at most half the window {show_axes(kernel)}")
+        out = windowed(head, sizes, kernel, stride, padding, (1,) * rank, ceil=self.ceil)
+        return Effect(output_shape=(*out, channels), window=windows(sizes, kernel, stride, padding, (1,) * rank))
+
+
+@register
+@dataclass(frozen=True)
+class GlobalPool(LayerType):
+    """``gap`` (global average pooling) and ``gmp`` (global max): HxWxC to 1x1xC
+    (LxC to 1xC, DxHxWxC to 1x1x1xC)."""
+
+    names: ClassVar[tuple[str, ...]] = ("gap", "gmp", "globalavgpool", "globalmaxpool")
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:gap|gmp|globalavgpool|globalmaxpool)$")
+    family: ClassVar[str] = "pool"
+
+    @classmethod
+    def build(cls, match: re.Match[str], args: Args) -> LayerType:
+        return cls()
+
+    def apply(self, shape: Shape, head: str) -> Effect:
+        sizes, channels = spatial(shape, head)
+        return Effect(output_shape=(*(1 for _ in sizes), channels), rf_kernel=sizes, rf_stride=sizes)
