@@ -366,7 +366,7 @@ def _apply_layer(
     if applied is None:
         applied = _apply_new(text, line, state.shape, context)
     effect = applied.effect
-    rf, jump = _step(state, effect)
+    rf, jump = _step(state, effect, context.rows[0].output_shape)
     shape = effect.output_shape
     context.add_leaf(
         Row(
@@ -414,11 +414,15 @@ def _bounded(shape: Shape, line: int, what: str) -> Shape:
     return shape
 
 
-def _step(state: _State, effect: Effect) -> tuple[Step, Step]:
+def _step(state: _State, effect: Effect, input_shape: Shape) -> tuple[Step, Step]:
     """``rf_out = rf_in + (k - 1) * jump_in``, ``jump_out = jump_in * stride`` per axis;
-    a layer with no step (an activation, a layer on a vector) keeps both."""
+    a layer with no step (an activation, a layer on a vector) keeps both. A step over
+    axes that are not the input's (a window sliding along the tokens of a flattened
+    map) may reach any input position: the receptive field becomes the whole input."""
     if not effect.rf_kernel:
         return state.rf, state.jump
+    if len(effect.rf_kernel) != len(state.rf):
+        return _max(state.rf, input_shape[:-1]), state.jump
     steps = zip(state.rf, state.jump, effect.rf_kernel, effect.rf_stride, strict=True)
     rf, jump = zip(*((r + (k - 1) * j, j * s) for r, j, k, s in steps), strict=True)
     return tuple(rf), tuple(jump)
