@@ -415,7 +415,7 @@ def _apply_layer(
     if applied is None:
         applied = _apply_new(text, line, state.shape, context)
     effect = applied.effect
-    after = _State(shape=effect.output_shape, rf=_step(state, effect))
+    after = _State(shape=effect.output_shape, rf=_step(state, effect, context.rows[0].output_shape))
     shape = effect.output_shape
     context.add_leaf(
         Row(
@@ -463,12 +463,19 @@ def _bounded(shape: Shape, line: int, what: str) -> Shape:
     return shape
 
 
-def _step(state: _State, effect: Effect) -> tuple[receptive.Axis, ...]:
+def _step(state: _State, effect: Effect, input_shape: Shape) -> tuple[receptive.Axis, ...]:
     """Each axis through the layer's window (:func:`receptive.step`); a layer with no
-    window (an activation, a layer on a vector) keeps what its input saw."""
+    window (an activation, a layer on a vector) keeps what its input saw. A window over
+    axes that are not the input's (one sliding along the tokens of a flattened map) may
+    reach any input position: each axis then sees at least the whole input."""
     windows = effect.windows()
     if not windows:
         return state.rf
+    if len(windows) != len(state.rf):
+        return tuple(
+            axis if axis.size >= size else receptive.Periodic(1, 1, (0,), (size - 1,))
+            for axis, size in zip(state.rf, input_shape[:-1], strict=True)
+        )
     return tuple(receptive.step(axis, window) for axis, window in zip(state.rf, windows, strict=True))
 
 

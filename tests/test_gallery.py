@@ -70,6 +70,9 @@ PUBLISHED = {
     "mobilenet_v2": (3_504_872, 34_112, 0.301, None),
     # BN channels: conv1 64, conv2 64, conv3 192, and every conv of every inception module
     "googlenet": (6_624_904, bn_buffers(64, 64, 192, *(sum(c) for c in _INCEPTION.values())), 1.498, None),
+    # torchvision: vit_b_16 86,567,656 params, 17.564 GFLOPS; swin_t 28,288,354, 4.491 (LayerNorm only: no buffers)
+    "vit_b_16": (86_567_656, 0, 17.564, 17_563_828_224),
+    "swin_t": (28_288_354, 0, 4.491, 4_490_566_656),
 }
 
 
@@ -105,6 +108,68 @@ def test_keras_mobilenet_v2_total() -> None:
 def test_all_end_in_a_classifier() -> None:
     for name in PUBLISHED:
         assert load(name).output_shape == ((10,) if name == "lenet5" else (1000,))
+
+
+def _vit_block(c: int, mlp: int, tokens: int) -> tuple[int, int]:
+    """ViT EncoderBlock params and MACs: two LayerNorms (2C each); attention with
+    in_proj (3C x C + 3C) and out_proj (C x C + C), MACs tokens * 4C^2 for the four
+    projections plus tokens^2 * C for Q K^T and again for the weighted sum of V; the MLP's
+    two Linear layers, each applied to every token."""
+    params = 2 * 2 * c + (4 * c * c + 4 * c) + (c * mlp + mlp) + (mlp * c + c)
+    macs = tokens * 4 * c * c + 2 * tokens * tokens * c + 2 * tokens * c * mlp
+    return params, macs
+
+
+def _swin_block(c: int, heads: int, positions: int, window: int = 7) -> tuple[int, int]:
+    """Swin block params and MACs: two LayerNorms, qkv (C x 3C + 3C) and proj (C x C + C),
+    the relative-position-bias table (2w - 1)^2 x heads, the MLP (C -> 4C -> C); MACs
+    positions * (4C^2 + 8C^2) for the linear maps and 2 * positions * w^2 * C for the two
+    attention matmuls inside the windows."""
+    params = 2 * 2 * c + 4 * c * c + 4 * c + (2 * window - 1) ** 2 * heads + (4 * c * c + 4 * c) + (4 * c * c + c)
+    macs = positions * 12 * c * c + 2 * positions * window * window * c
+    return params, macs
+
+
+def test_vit_b_16_arithmetic() -> None:
+    # 196 patches of 16x16x3 (conv_proj), a class token, 197 position embeddings,
+    # 12 blocks, a final LayerNorm and the 768 -> 1000 head: torchvision's two figures.
+    block_params, block_macs = _vit_block(768, 3072, 197)
+    params = (16 * 16 * 3 * 768 + 768) + 768 + 197 * 768 + 12 * block_params + 2 * 768 + (768 * 1000 + 1000)
+    macs = 16 * 16 * 3 * 768 * 196 + 12 * block_macs + 768 * 1000
+    assert (params, macs) == (86_567_656, 17_563_828_224)
+    b = load("vit_b_16")
+    assert (b.totals.params, b.totals.macs) == (params, macs)
+    assert b.find("conv_proj")[0].output_shape == (196, 768)
+    assert b.find("class_token")[0].output_shape == (197, 768)
+    assert b.find("encoder.pos_embedding")[0].trainable == 197 * 768
+    blocks = [row for row in b.rows if row.block == "call"]
+    assert [(row.trainable, row.macs, row.output_shape) for row in blocks] == [(block_params, block_macs, (197, 768))] * 12
+    attention = b.find("encoder.layers_1.self_attention")[0]
+    assert (attention.trainable, attention.macs) == (4 * 768 * 768 + 4 * 768, 197 * 4 * 768 * 768 + 2 * 197 * 197 * 768)
+
+
+def test_swin_t_arithmetic() -> None:
+    # patch embedding conv 4x4/4 (3 -> 96) + LayerNorm; stages at 56, 28, 14, 7 with
+    # depths 2, 2, 6, 2; patch merging: LayerNorm(4C) and a 4C -> 2C Linear without bias.
+    stages = [(96, 3, 2, 56), (192, 6, 2, 28), (384, 12, 6, 14), (768, 24, 2, 7)]
+    params = 4 * 4 * 3 * 96 + 96 + 2 * 96
+    macs = 4 * 4 * 3 * 96 * 56 * 56
+    for index, (c, heads, depth, size) in enumerate(stages):
+        block_params, block_macs = _swin_block(c, heads, size * size)
+        params += depth * block_params
+        macs += depth * block_macs
+        if index < 3:  # patch merging to the next stage
+            params += 2 * 4 * c + 4 * c * 2 * c
+            macs += (size // 2) ** 2 * 4 * c * 2 * c
+    params += 2 * 768 + 768 * 1000 + 1000
+    macs += 768 * 1000
+    assert (params, macs) == (28_288_354, 4_490_566_656)
+    b = load("swin_t")
+    assert (b.totals.params, b.totals.macs) == (params, macs)
+    shapes = {label: b.find(label)[0].output_shape for label in ("features.1", "features.3", "features.5", "features.7")}
+    assert shapes == {"features.1": (56, 56, 96), "features.3": (28, 28, 192), "features.5": (14, 14, 384),
+                      "features.7": (7, 7, 768)}
+    assert b.find("features.2")[0].trainable == 2 * 384 + 384 * 192
 
 
 def test_lenet_shapes() -> None:

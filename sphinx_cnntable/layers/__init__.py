@@ -2,16 +2,17 @@
 shape to its output shape, parameters, MACs and receptive-field step.
 
 Shapes are ``(*spatial, C)`` for feature maps of 1 to 3 spatial axes (``(L, C)``,
-``(H, W, C)``, ``(D, H, W, C)``) and ``(N,)`` for vectors. Conventions:
+``(H, W, C)``, ``(D, H, W, C)``) and ``(N,)`` for vectors; a token sequence is ``(N, C)``,
+the shape of a 1-D map. Conventions:
 
 * weights and biases are trainable; batch-norm running mean and variance are the
   only non-trainable parameters (Keras counts them, PyTorch keeps them as buffers);
-* MACs are the multiply-accumulates of conv and fc weights only (torchvision's
-  ``_ops``): bias additions, normalisation, activations, pooling and merges count 0;
+* MACs are the multiply-accumulates of conv and fc weights and of the attention
+  matmuls (torchvision's ``_ops``): bias additions, normalisation, activations, pooling and merges count 0;
 * a layer's receptive-field step is its effective kernel and stride per spatial axis.
 
 One module per family (:mod:`.conv`, :mod:`.pool`, :mod:`.linear`, :mod:`.norm`,
-:mod:`.activation`, :mod:`.shape_ops`; merge blocks in :mod:`.merge`), on the shared
+:mod:`.activation`, :mod:`.shape_ops`, :mod:`.attention` for token sequences; merge blocks in :mod:`.merge`), on the shared
 :mod:`.base` (effects, arguments, registry) and :mod:`.geometry` (rank-general shapes
 and sliding windows). Adding a layer type means adding one class to its family's
 module, decorated with :func:`register`; the import order below is the order in which
@@ -20,8 +21,9 @@ module, decorated with :func:`register`; the import order below is the order in 
 
 from __future__ import annotations
 
-from . import conv, pool, linear, norm, activation, shape_ops  # noqa: F401  (registers the types)
+from . import conv, pool, linear, norm, activation, shape_ops, attention  # noqa: F401  (registers the types)
 from .activation import Dropout, Elementwise, StochasticDepth
+from .attention import Attention, ClassToken, PatchEmbed, PatchMerge, PositionEmbedding, SelectClassToken, Tokens
 from .base import (
     FAMILIES,
     REGISTRY,
@@ -53,9 +55,11 @@ from .pool import GlobalPool, Pool
 from .shape_ops import ChannelShuffle, Flatten
 
 __all__ = [
-    "FAMILIES", "MERGES", "REGISTRY", "Args", "Axes", "BatchNorm", "ChannelShuffle", "Conv", "DepthwiseConv", "Dropout", "Effect",
-    "Elementwise", "Flatten", "FullyConnected", "GlobalPool", "GroupNorm", "InstanceNorm", "LayerError", "LayerNorm", "LayerScale", "LayerType", "LocalResponseNorm",
-    "MergeKind", "Padding", "Pair", "Pool", "Shape", "StochasticDepth", "TransposedConv", "build_layer", "effective", "kernel_text",
-    "known_keywords", "known_names", "parse_axes", "parse_int", "parse_padding", "parse_pair", "per_axis", "register", "show_axes",
-    "show_pair", "show_shape", "spatial", "suggest", "window_output", "windowed",
+    "FAMILIES", "MERGES", "REGISTRY", "Args", "Attention", "Axes", "BatchNorm", "ChannelShuffle", "ClassToken", "Conv",
+    "DepthwiseConv", "Dropout", "Effect", "Elementwise", "Flatten", "FullyConnected", "GlobalPool", "GroupNorm",
+    "InstanceNorm", "LayerError", "LayerNorm", "LayerScale", "LayerType", "LocalResponseNorm", "MergeKind", "Padding",
+    "Pair", "PatchEmbed", "PatchMerge", "Pool", "PositionEmbedding", "SelectClassToken", "Shape", "StochasticDepth",
+    "Tokens", "TransposedConv", "build_layer", "effective", "kernel_text", "known_keywords", "known_names", "parse_axes",
+    "parse_int", "parse_padding", "parse_pair", "per_axis", "register", "show_axes", "show_pair", "show_shape",
+    "spatial", "suggest", "window_output", "windowed",
 ]

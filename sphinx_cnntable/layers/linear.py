@@ -14,15 +14,19 @@ from .base import Args, Effect, LayerError, LayerType, Shape, parse_int, registe
 @dataclass(frozen=True)
 class FullyConnected(LayerType):
     """``fc-N`` or ``fc N`` (also ``linear``, ``dense``): flattens its input;
-    weights in*N, MACs in*N. On a feature map its receptive-field step is the whole map."""
+    weights in*N, MACs in*N. On a feature map its receptive-field step is the whole map.
+
+    ``per=token``: ``torch.nn.Linear`` on the channels of every token (or map position),
+    keeping the other axes: weights C*N, MACs tokens*C*N, receptive field unchanged."""
 
     units: int
     bias: bool
+    per_token: bool = False
 
     names: ClassVar[tuple[str, ...]] = ("fc", "linear", "dense")
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:fc|linear|dense)(?:-(\w+))?$")
     family: ClassVar[str] = "fc"
-    keywords: ClassVar[frozenset[str]] = frozenset({"bias"})
+    keywords: ClassVar[frozenset[str]] = frozenset({"bias", "per"})
     takes_positional: ClassVar[int] = 1
 
     @classmethod
@@ -32,9 +36,14 @@ class FullyConnected(LayerType):
         text = match.group(1) or (args.positional[0] if args.positional else None)
         if text is None:
             raise LayerError(f"{args.head}: give the width, as in fc-4096 or fc 4096")
-        return cls(units=parse_int(text, "the width"), bias=args.flag("bias", True))
+        per = args.options.get("per", "all").lower()
+        if per not in ("all", "token"):
+            raise LayerError(f"{args.head}: per= takes token (or all, the default), not {args.options['per']!r}")
+        return cls(units=parse_int(text, "the width"), bias=args.flag("bias", True), per_token=per == "token")
 
     def apply(self, shape: Shape, head: str) -> Effect:
+        if self.per_token:
+            return self._per_token(shape)
         fan_in = math.prod(shape)
         fan_in_text = "*".join(str(d) for d in shape)
         whole = shape[:-1]
@@ -49,5 +58,21 @@ class FullyConnected(LayerType):
                 "weights": f"{fan_in_text}*{self.units}",
                 "biases": str(self.units) if self.bias else "0",
                 "macs": f"{fan_in_text}*{self.units}",
+            },
+        )
+
+    def _per_token(self, shape: Shape) -> Effect:
+        *positions, c = shape
+        tokens = math.prod(positions)
+        tokens_text = "*".join(f"{d}" for d in positions)
+        return Effect(
+            output_shape=(*positions, self.units),
+            weights=c * self.units,
+            biases=self.units if self.bias else 0,
+            macs=tokens * c * self.units,
+            formulas={
+                "weights": f"{c}*{self.units}",
+                "biases": str(self.units) if self.bias else "0",
+                "macs": f"{tokens_text}*{c}*{self.units}" if positions else f"{c}*{self.units}",
             },
         )

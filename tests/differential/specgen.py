@@ -8,6 +8,8 @@ PyTorch and the engine must accept it too.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from hypothesis import assume
 from hypothesis import strategies as st
@@ -51,6 +53,8 @@ define head n:
   gap
   fc-{n}
 """
+
+MAX_ATTENTION_TOKENS = 400
 
 ACTIVATIONS = ["relu", "relu6", "leakyrelu", "elu", "gelu", "silu", "swish", "hswish", "hardswish", "hsigmoid",
                "hardsigmoid", "sigmoid", "tanh", "identity", "dropout", "dropout p=0.2"]
@@ -112,7 +116,44 @@ class _Gen:
             return f"{self.integer(1, 4)}x{self.integer(1, 4)}"
         return str(self.integer(1, 5))
 
+    def token_layer(self, shape: tuple[int, ...]) -> str:
+        """A sequence or attention form. Global attention only on at most
+        ``MAX_ATTENTION_TOKENS`` positions (its score matrix grows as their square);
+        windowed attention and patch merging only on images (torchvision's Swin checks them)."""
+        c = shape[-1]
+        forms = ["fc", "layernorm", "posembed", "gelu"]
+        if len(shape) > 1:
+            forms += ["patch", "tokens"]
+            if math.prod(shape[:-1]) <= MAX_ATTENTION_TOKENS:
+                forms += ["attention", "attention"]
+        if len(shape) == 2:
+            forms += ["clstoken", "clstoken", "selectcls"]
+        if len(shape) == 3:
+            forms += ["window", "window", "patchmerge", "patchmerge"]
+        form = self.pick(forms)
+        heads = self.pick([h for h in (1, 2, 3, 4) if c % h == 0] + [self.integer(1, 4)])
+        if form == "fc":
+            text = f"{self.pick(['fc', 'linear'])}-{self.integer(1, 16)} per=token"
+        elif form == "patch":
+            size = self.pick(["2", "3", "4", "2x3"] if len(shape) == 3 else ["2", "3", "4"])
+            text = f"patch{size}-{self.integer(1, 16)}"
+        elif form == "attention":
+            text = f"{self.pick(['attention', 'mhsa', 'selfattention'])} heads={heads}"
+        elif form == "window":
+            window = self.pick(["2", "3", "4", "7", "3x2"])
+            text = f"attention heads={heads} window={window}"
+            if self.integer(0, 1):
+                limit = min(int(w) for w in window.split("x")) - 1
+                text += f" shift={self.integer(0, limit)}" if self.integer(0, 2) else f" shift={self.integer(0, limit)}x0"
+        else:
+            text = form
+        if form in ("fc", "patch", "attention", "window") and self.integer(0, 4) == 0:
+            text += " bias=no"
+        return text
+
     def layer(self, shape: tuple[int, ...]) -> str:
+        if not self.rf and self.integer(0, 1 if len(shape) == 2 else 3) == 0:  # half the layers on tokens
+            return self.token_layer(shape)
         if len(shape) == 1:
             form = self.pick(["fc", "fc", "bn", "act", "flatten", "softmax"])
         elif self.rf:  # receptive field: images all the way
@@ -303,17 +344,21 @@ class _Gen:
 
 @st.composite
 def specs(draw, max_statements: int = 8, rf: bool = False, with_rejected: bool = False):
-    """A valid spec text with shape tracking (sizes 8..40 px, channels 1..16); with
+    """A valid spec text with shape tracking (sizes 8..40 px, channels 1..16, or
+    one time in eight a sequence of 2..64 tokens); with
     ``rf``, only layers that keep an image and have a whole-pixel receptive field. With
     ``with_rejected``: ``(spec, [specs PyTorch refused while drawing it])``."""
     h, w = draw(st.integers(8, 40)), draw(st.integers(8, 40))
     c = draw(st.integers(1, 16))
-    header = [f"input {h}x{w}x{c}"]
+    shape: tuple[int, ...] = (h, w, c)
+    if not rf and draw(st.integers(0, 7)) == 0:  # a token sequence
+        shape = (draw(st.integers(2, 64)), c)
+    header = [f"input {'x'.join(map(str, shape))}"]
     default = draw(st.sampled_from([None, None, "default conv bias=no", "default bias=no", "default fc bias=no"]))
     if default:
         header.append(default)
     gen = _Gen(draw, header, rf)
-    lines, _ = gen.sequence((h, w, c), 0, draw(st.integers(1, max_statements)))
+    lines, _ = gen.sequence(shape, 0, draw(st.integers(1, max_statements)))
     text = "\n".join([*header, *lines]) + "\n" + DEFINES
     return (text, gen.rejected) if with_rejected else text
 

@@ -44,6 +44,20 @@ CASES = {
         "input 16x16x6\ndefine blk w s=1 e=2:\n  conv1-{in*e}\n  dwconv3/{s}\n  conv1-{w}\n"
         "define twice:\n  blk {in} 1 1\n  blk w={in//2+1} s=2\nblk 4\ntwice x2\nrepeat 2:\n  residual:\n    blk 2\n"
     ),
+    # a ViT in small: patches, class token, position embedding, pre-norm blocks, the class token out
+    "vit-small": (
+        "input 16x16x3\npatch4-8\nclstoken\nposembed\nrepeat 2:\n  residual:\n    layernorm\n"
+        "    attention heads=2\n  residual:\n    layernorm\n    fc-16 per=token\n    gelu\n"
+        "    fc-8 per=token\nlayernorm\nselectcls\nfc-5\n"
+    ),
+    # Swin's windows on a map that is not a multiple of the window (padded), shifted,
+    # per-axis windows, patch merging of odd sides, then global attention on tokens
+    "swin-padding-and-shift": (
+        "input 15x13x4\nconv3-8\nattention heads=2 window=4 shift=2\nlayernorm\npatchmerge\n"
+        "fc-8 per=token bias=no\nattention heads=4 window=3x2 shift=1x0\ntokens\nattention heads=2 bias=no\ngap\n"
+    ),
+    "sequence-input": "input 20x6\nmhsa heads=3\nfc-4 per=token\nlayernorm\nclstoken\nposembed\nselectcls\n",
+    "attention-defaults": "input 8x8x4\ndefault fc bias=no\nresidual:\n  layernorm\n  attention heads=2 window=3 shift=1\nfc-3 per=token\n",
 }
 
 
@@ -90,6 +104,17 @@ def test_residual_whose_body_changes_channels_in_a_later_repeat_iteration_is_ref
         analyse(spec)
     with pytest.raises(ValueError, match="residual: shapes differ"):
         translate(spec)
+
+
+@pytest.mark.parametrize("text", [
+    "input 8x8x4\nclstoken\n", "input 8x8x4\nselectcls\n", "input 8x6\nattention heads=4\n",
+    "input 8x8x4\nattention heads=3 window=4\n", "input 8x8x4\nfc-3\nposembed\n", "input 8x8x4\nfc-3\ntokens\n",
+])
+def test_token_forms_refused_by_both(text: str) -> None:
+    with pytest.raises((ValueError, AssertionError, RuntimeError)):  # translate's, nn.MultiheadAttention's, Swin's
+        translate(text)
+    with pytest.raises(SpecError):
+        analyse(text)
 
 
 def test_lrn_on_a_vector_is_refused_by_both() -> None:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import FlopCounterMode
 
 from sphinx_cnntable.spec import (
     BlockStatement,
@@ -50,7 +52,8 @@ _ELEMENTWISE = {
 }
 _FAMILY = {"conv": "conv", "dwconv": "conv", "deconv": "conv", "convt": "conv", "upconv": "conv", "fc": "fc",
            "linear": "fc", "dense": "fc", "maxpool": "pool", "avgpool": "pool", "pool": "pool", "bn": "norm",
-           "batchnorm": "norm"}
+           "batchnorm": "norm", "patch": "conv", "attention": "fc", "mhsa": "fc", "selfattention": "fc",
+           "layernorm": "norm"}
 
 
 class Seq(nn.Module):
@@ -98,6 +101,103 @@ class Pad(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return nn.functional.pad(x, self.pads)
+
+
+class ChannelsLast(nn.Module):
+    """``inner`` on the channels-last view of an NC* tensor (``nn.Linear``, ``nn.LayerNorm``
+    and torchvision's Swin modules work on the last axis), back to NC* after."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x.movedim(1, -1)).movedim(-1, 1)
+
+
+class ClassToken(nn.Module):
+    """ViT's ``class_token``: a learned (1, C, 1) token put in front of the sequence."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, channels, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 3:
+            raise ValueError("translate: a class token needs a token sequence")
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=2)
+
+
+class SelectFirst(nn.Module):
+    """``x[:, 0]`` of a (B, N, C) sequence, here (B, C, N)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 3:
+            raise ValueError("translate: selecting the class token needs a token sequence")
+        return x[:, :, 0]
+
+
+class PositionEmbedding(nn.Module):
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        if len(shape) < 2:
+            raise ValueError("translate: a position embedding needs tokens or a map")
+        self.embedding = nn.Parameter(torch.zeros(1, *shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.embedding
+
+
+class SelfAttention(nn.Module):
+    """``nn.MultiheadAttention`` over every position of an NC* tensor (batch_first tokens)."""
+
+    def __init__(self, channels: int, heads: int, bias: bool) -> None:
+        super().__init__()
+        self.attention = nn.MultiheadAttention(channels, heads, bias=bias, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.flatten(2).transpose(1, 2)
+        out, _ = self.attention(tokens, tokens, tokens, need_weights=False)
+        return out.transpose(1, 2).reshape(x.shape)
+
+
+class Counted(nn.Module):
+    """Runs ``inner`` under ``FlopCounterMode`` (fast path off, SDPA's math backend, so the
+    attention matmuls are counted); ``macs`` holds the last run's FLOPs / 2."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.macs = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fastpath = torch.backends.mha.get_fastpath_enabled()
+        torch.backends.mha.set_fastpath_enabled(False)
+        try:
+            with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+                out = self.inner(x)
+        finally:
+            torch.backends.mha.set_fastpath_enabled(fastpath)
+        self.macs = counter.get_total_flops() // 2
+        return out
+
+
+def _swin():
+    """torchvision's Swin building blocks (its compiled ops are not needed)."""
+    import sys
+    import types
+
+    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+    from torchvision.models import swin_transformer
+
+    return swin_transformer
+
+
+class PatchMerge(nn.Module):
+    """torchvision's ``_patch_merging_pad`` on a channels-last image."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _swin()._patch_merging_pad(x)
 
 
 class Leaf(nn.Module):
@@ -263,6 +363,39 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
                                       output_padding=_pair(options.get("outpad", "0")),
                                       groups=int(options.get("groups", "1")), bias=bias, dilation=dilation)
         return Leaf(text, *pre, conv)
+    m = re.match(r"^patch(\d\w*?)-(\w+)$", head)
+    if m:
+        kernel = _pair(m.group(1))
+        conv = _nd("Conv", rank)(channels, int(m.group(2)), kernel, kernel, 0, bias=bias)
+        return Leaf(text, conv, nn.Flatten(2))
+    if head in ("tokens", "totokens"):
+        if size is None:
+            raise ValueError("translate: tokens needs a map")
+        return Leaf(text, nn.Flatten(2))
+    if head in ("clstoken", "classtoken"):
+        return Leaf(text, ClassToken(channels))
+    if head in ("selectcls", "clsselect"):
+        return Leaf(text, SelectFirst())
+    if head in ("posembed", "posembedding"):
+        return Leaf(text, PositionEmbedding(tuple(x.shape[1:])))
+    if head in ("attention", "mhsa", "selfattention"):
+        if size is None:
+            raise ValueError("translate: attention needs tokens or a map")
+        heads = int(options["heads"])
+        if "window" not in options:
+            return Leaf(text, Counted(SelfAttention(channels, heads, bias)))
+        if rank != 2:
+            raise ValueError("translate: windowed attention is checked on images only (torchvision's Swin)")
+        window = list(_pair(options["window"]))
+        shift = list(_pair(options.get("shift", "0")))
+        attention = _swin().ShiftedWindowAttention(channels, window, shift, heads, qkv_bias=bias, proj_bias=bias)
+        return Leaf(text, Counted(ChannelsLast(attention)))
+    if head in ("patchmerge", "patchmerging"):
+        if rank != 2:
+            raise ValueError("translate: patch merging is checked on images only (torchvision's Swin)")
+        return Leaf(text, ChannelsLast(PatchMerge()))
+    if head == "layernorm":
+        return Leaf(text, ChannelsLast(nn.LayerNorm(channels)))
     m = re.match(r"^(maxpool|avgpool|pool)(\w*?)(?:/(\w+))?$", head)
     if m:
         kernel = _pair(m.group(2) or "2")
@@ -285,6 +418,8 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
     m = re.match(r"^(?:fc|linear|dense)(?:-(\w+))?$", head)
     if m:
         units = int(m.group(1) or positional[0])
+        if options.get("per", "all").lower() == "token":
+            return Leaf(text, ChannelsLast(nn.Linear(channels, units, bias=bias)))
         return Leaf(text, nn.Flatten(), nn.Linear(math.prod(x.shape[1:]), units, bias=bias))
     if head in ("bn", "batchnorm"):
         return Leaf(text, _nd("BatchNorm", max(rank, 1))(channels))
@@ -402,8 +537,10 @@ def _macs(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Ten
         return module.weight.numel() * math.prod(inputs[0].shape[2:])
     if isinstance(module, _CONVS):
         return module.weight.numel() * math.prod(output.shape[2:])
-    if isinstance(module, nn.Linear):
-        return module.weight.numel()
+    if isinstance(module, nn.Linear):  # once per token: every axis but the batch and the features
+        return module.weight.numel() * math.prod(output.shape[1:-1])
+    if isinstance(module, Counted):
+        return module.macs
     return 0
 
 
@@ -435,8 +572,12 @@ def measure(net: Net) -> list[Record]:
             macs=counter[0] - module._macs_before if own else 0,
         ))
 
+    counted = {id(inner) for module in net.module.modules() if isinstance(module, Counted)
+               for inner in module.inner.modules()}
     for module in net.module.modules():
-        if isinstance(module, (*_CONVS, *_DECONVS, nn.Linear)):
+        if id(module) in counted:  # inside an attention, counted by FlopCounterMode
+            continue
+        if isinstance(module, (*_CONVS, *_DECONVS, nn.Linear, Counted)):
             handles.append(module.register_forward_hook(count))
         if getattr(module, "row_kind", None):
             handles.append(module.register_forward_pre_hook(before))
