@@ -48,12 +48,12 @@ from .linear import FullyConnected
 from .merge import MERGES, MergeKind
 from .norm import BatchNorm, LocalResponseNorm
 from .pool import GlobalPool, Pool
-from .shape_ops import Flatten
+from .shape_ops import Crop, Flatten, PixelShuffle, Upsample, ZeroPad
 
 __all__ = [
     "FAMILIES", "MERGES", "REGISTRY", "Args", "Axes", "BatchNorm", "Conv", "DepthwiseConv", "Dropout", "Effect",
-    "Elementwise", "Flatten", "FullyConnected", "GlobalPool", "LayerError", "LayerType", "LocalResponseNorm",
-    "MergeKind", "Padding", "Pair", "Pool", "Shape", "TransposedConv", "build_layer", "effective", "kernel_text",
+    "Crop", "Elementwise", "Flatten", "FullyConnected", "GlobalPool", "LayerError", "LayerType", "LocalResponseNorm",
+    "MergeKind", "Padding", "Pair", "PixelShuffle", "Pool", "Shape", "TransposedConv", "Upsample", "ZeroPad", "build_layer", "effective", "kernel_text",
     "known_keywords", "parse_axes", "parse_int", "parse_padding", "parse_pair", "per_axis", "register", "show_axes",
     "show_pair", "show_shape", "spatial", "window_output", "windowed",
 ]
