@@ -47,7 +47,7 @@ class Upsample(LayerType):
     size: Axes | None
     mode: str
 
-    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:upsample|upsampling)(\w*)$")
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:upsampling|upsample)(\w*)$")
     keywords: ClassVar[frozenset[str]] = frozenset({"scale", "size", "mode"})
 
     @classmethod
@@ -141,7 +141,7 @@ class ZeroPad(LayerType):
     before: Axes
     after: Axes
 
-    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:zeropad|zeropadding)(\w*)$")
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:zeropadding|zeropad)(\w*)$")
     keywords: ClassVar[frozenset[str]] = frozenset({"before", "after"})
 
     @classmethod
@@ -169,7 +169,7 @@ class Crop(LayerType):
     after: Axes
     size: Axes | None
 
-    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:crop|cropping)(\w*)$")
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:cropping|crop)(\w*)$")
     keywords: ClassVar[frozenset[str]] = frozenset({"before", "after", "size"})
 
     @classmethod

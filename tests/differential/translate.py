@@ -341,7 +341,7 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
     if m:
         units = int(m.group(1) or positional[0])
         return Leaf(text, nn.Flatten(), nn.Linear(math.prod(x.shape[1:]), units, bias=bias))
-    m = re.match(r"^(?:upsample|upsampling)(\w*)$", head)
+    m = re.match(r"^(?:upsampling|upsample)(\w*)$", head)
     if m:
         mode = options.get("mode", "nearest").lower()
         if "size" in options:
@@ -354,7 +354,7 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
             raise ValueError(f"translate: {head} needs an HxWxC map")
         factor = int(m.group(2))
         return Leaf(text, nn.PixelUnshuffle(factor) if m.group(1) else nn.PixelShuffle(factor))
-    m = re.match(r"^(zeropad|zeropadding|crop|cropping)(\w*)$", head)
+    m = re.match(r"^(zeropadding|zeropad|cropping|crop)(\w*)$", head)
     if m:
         if m.group(2):
             before = after = _pair(m.group(2))
