@@ -6,6 +6,7 @@ written out by hand here."""
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -222,3 +223,20 @@ def test_side_inline_and_placement() -> None:
     assert analyse("input 8x8x3\nside: conv1-2\nrelu").output_shape == (8, 8, 3)
     caught = error("input 8x8x3\nconcat:\n  side: relu\n  branch: relu")
     assert caught.line == 3 and "only 'branch:' blocks" in caught.message
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("input 8x8x3\nenc1: conv3-8\nfrom enc2", "line 3: from: no tensor named 'enc2' before this line; did you mean 'enc1'?"),
+        ("input 8x8x3\nupsample mode=trilinear", "line 2: upsample: mode=trilinear needs a DxHxW input, not HxW"),
+        ("input 5x5x6\npixelshuffle2", "line 2: pixelshuffle2: 6 channels are not divisible by 2*2"),
+        ("input 7x9x4\ncrop4", "line 2: crop4: cropping 7x9 leaves nothing (-1x1)"),
+        ("input 7x9x4\nzeropad", "line 2: zeropad: give the margins, as in zeropad1, zeropad1x2 or zeropad before=0 after=1"),
+    ],
+)
+def test_documented_messages(text: str, message: str) -> None:
+    # the rows of the Errors table on docs/spec-language.rst
+    assert str(error(text)) == message
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "spec-language.rst").read_text(encoding="utf-8")
+    assert f"``{message}``" in doc
