@@ -4,11 +4,17 @@ Rows come in four kinds: ``input`` (the input tensor, counted in activations as 
 CS231n table does), ``layer``, ``merge`` (the element-wise sum of ``add``/``residual``
 or the concatenation of ``concat``) and ``group`` (a block header whose figures are the
 subtotals of the rows inside it). Totals are sums over every row that is not a group,
-so each total equals the sum of its column.
+so each total equals the sum of its column; the rows of a ``side:`` block (a side
+output) count like any other, although the main path goes on without them.
+
+A label names the tensor its statement outputs (by the label and by its full path; the
+latest one so named wins), and ``from NAME`` makes that tensor the current one again:
+this is how a long skip (a U-Net decoder's ``concat`` of ``enc1``) is written.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -17,7 +23,7 @@ from fractions import Fraction
 
 from . import arith, receptive
 from .errors import SpecError
-from .layers import MERGES, Effect, LayerError, Shape, build_layer, known_keywords, parse_int, show_shape, suggest
+from .layers import MERGES, Effect, LayerError, Shape, build_layer, known_keywords, parse_int, suggest
 from .limits import MAX_DEPTH, MAX_DIGITS, MAX_NUMBER, MAX_REPEAT, MAX_ROWS
 from .spec import (
     BlockStatement,
@@ -91,9 +97,13 @@ class Breakdown:
     input_shape: Shape
     rows: list[Row]
     totals: Totals
+    final_shape: Shape | None = None
 
     @property
     def output_shape(self) -> Shape:
+        """The main path's output (a side output after it does not change it)."""
+        if self.final_shape is not None:
+            return self.final_shape
         return self.rows[-1].output_shape if self.rows else self.input_shape
 
     def leaves(self) -> Iterator[Row]:
@@ -151,6 +161,14 @@ class _Context:
     applied: dict[tuple[str, int, Shape], _Applied] = field(default_factory=dict)
     running: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0])
     marks: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    names: dict[str, _State] = field(default_factory=dict)
+
+    def name(self, label: str | None, path: str | None, state: _State) -> None:
+        """Let ``from`` find ``state`` by ``label`` and by ``path``."""
+        if label is not None:
+            self.names[label] = state
+        if path is not None:
+            self.names[path] = state
 
     def add_leaf(self, row: Row) -> None:
         self.rows.append(row)
@@ -250,7 +268,8 @@ def compute(spec: Spec, input_shape: str | Shape | None = None, bias: bool | Non
     ones = (1,) * max(len(shape) - 1, 1)
     context.rows[0].receptive_field = context.rows[0].jump = ones
     state = _State(shape=shape, rf=(receptive.IDENTITY,) * len(ones))
-    _walk([s for s in body if not isinstance(s, InputStatement)], state, context, 0, None, {})
+    context.names["input"] = state
+    state = _walk([s for s in body if not isinstance(s, InputStatement)], state, context, 0, None, {})
     rows = context.rows
     leaves = [row for row in rows if row.kind != "group"]
     trainable = sum(row.weights + row.biases for row in leaves)
@@ -264,7 +283,7 @@ def compute(spec: Spec, input_shape: str | Shape | None = None, bias: bool | Non
         macs=sum(row.macs for row in leaves),
         activations=sum(row.activations for row in leaves),
     )
-    return Breakdown(input_shape=shape, rows=rows, totals=totals)
+    return Breakdown(input_shape=shape, rows=rows, totals=totals, final_shape=state.shape)
 
 
 def _input_shape(body: list[Statement], given: str | Shape | None) -> Shape:
@@ -397,6 +416,12 @@ def _layer_statement(
     count = 1 if statement.count is None else _count(statement.count, env, statement.line, "the repeat count")
     _check_rows(context, statement.line, count)
     head = text.split(None, 1)[0].lower()
+    if head == "from":
+        if count > 1:
+            raise SpecError(statement.line, "'from NAME' cannot be repeated")
+        state = _from(text, statement.line, context)
+        context.name(statement.label, _join(prefix, statement.label), state)
+        return state
     for index in range(1, count + 1):
         label = statement.label
         if label is not None and count > 1:
@@ -405,6 +430,24 @@ def _layer_statement(
             state = _call(statement, text, label, state, context, depth, prefix)
         else:
             state = _apply_layer(text, label, statement.line, state, context, depth, prefix)
+        if label is not None:
+            context.name(label, _join(prefix, label), state)
+    if count > 1:
+        context.name(statement.label, _join(prefix, statement.label), state)
+    return state
+
+
+def _from(text: str, line: int, context: _Context) -> _State:
+    """``from NAME``: the tensor last labelled ``NAME`` (a label or a full path)."""
+    words = text.split()
+    if len(words) != 2:
+        raise SpecError(line, "from: give one name, as in 'from enc1'")
+    name = words[1]
+    state = context.names.get(name)
+    if state is None:
+        close = difflib.get_close_matches(name, list(context.names), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else " (a label names the output of its line or block)"
+        raise SpecError(line, f"from: no tensor named {name!r} before this line{hint}")
     return state
 
 
@@ -523,6 +566,27 @@ def _merge_row(context: _Context, name: str, line: int, depth: int, state: _Stat
 
 
 def _block(
+    statement: BlockStatement,
+    state: _State,
+    context: _Context,
+    depth: int,
+    prefix: str | None,
+    env: Mapping[str, int | str],
+) -> _State:
+    """Walk a block; its label names its output (a side block's: the side output)."""
+    path = _join(prefix, statement.label)
+    if statement.kind == "side":
+        index = _open_group(context, statement.label or "side", "side", statement.line, depth, path, state.shape)
+        out = _walk(statement.body, state, context, depth + 1, path, env)
+        _close_group(context, index, out)
+        context.name(statement.label, path, out)
+        return state
+    out = _block_body(statement, state, context, depth, prefix, env)
+    context.name(statement.label, path, out)
+    return out
+
+
+def _block_body(
     statement: BlockStatement,
     state: _State,
     context: _Context,

@@ -38,6 +38,10 @@ class Window:
     pad: int = 0
     dilation: int = 1
     transposed: bool = False
+    then_stride: int = 1
+    """A kernel-1 window of this stride after the window: a resize by ``n/d`` is a
+    transposed window of stride ``d`` then every ``n``-th position (nearest's
+    ``floor(o*n/d)``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +115,9 @@ def _max(values: list[int | None]) -> int | None:
 
 def step(axis: Axis, window: Window) -> Axis:
     """The receptive field after ``window``, from the one before it."""
+    if window.then_stride > 1:
+        first = Window(window.kernel, window.stride, window.pad, window.dilation, window.transposed)
+        return step(step(axis, first), Window(1, window.then_stride))
     k, s, p, d = window.kernel, window.stride, window.pad, window.dilation
     if isinstance(axis, Envelope):
         jump, a, b = axis.jump, axis.a, axis.b

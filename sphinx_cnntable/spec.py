@@ -18,8 +18,9 @@ from .limits import MAX_DEPTH, MAX_LINE_CHARS, MAX_SPEC_BYTES
 MERGE_KINDS = tuple(name for name, kind in MERGES.items() if kind.branches)
 """Blocks whose body is ``branch:`` blocks (``add:``, ``concat:``)."""
 
-BLOCK_KINDS = ("repeat", *MERGES, "branch", "group")
-"""Keywords that open a block; ``NAME:`` alone opens a named ``group``."""
+BLOCK_KINDS = ("repeat", *MERGES, "branch", "side", "group")
+"""Keywords that open a block; ``NAME:`` alone opens a named ``group``. A ``side:``
+block is a side output: its rows count, the main path goes on with its input."""
 
 _LABEL = re.compile(r"^([A-Za-z_][\w.]*)\s*:(.*)$")
 _REPEAT_HEADER = re.compile(r"^repeat\s+([^:]+?)\s*:(.*)$", re.IGNORECASE)
@@ -57,7 +58,7 @@ class LayerStatement(Statement):
 
 @dataclass
 class BlockStatement(Statement):
-    """``repeat N:``, a merge (``residual:``, ``scale:``, ``add:``, ``concat:``), ``branch:`` or a group."""
+    """``repeat N:``, a merge (``residual:``, ``scale:``, ``add:``, ``concat:``), ``branch:``, ``side:`` or a group."""
 
     kind: str = "group"
     argument: str | None = None

@@ -47,6 +47,9 @@ _VGG = {
     "vgg19": [64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512],
 }
 
+# U-Net DoubleConv widths: inc, down1..down4, up1..up4
+_UNET_DOUBLECONV = (64, 128, 256, 512, 1024, 512, 256, 128, 64)
+
 # name: (trainable params, non-trainable params, GMACs as torchvision's _ops, exact MACs or None)
 PUBLISHED = {
     # PyTorch tutorial LeNet: 156 + 2,416 + 48,120 + 10,164 + 850
@@ -73,6 +76,12 @@ PUBLISHED = {
     # torchvision: vit_b_16 86,567,656 params, 17.564 GFLOPS; swin_t 28,288,354, 4.491 (LayerNorm only: no buffers)
     "vit_b_16": (86_567_656, 0, 17.564, 17_563_828_224),
     "swin_t": (28_288_354, 0, 4.491, 4_490_566_656),
+    # torchvision inception_v3 with aux_logits=False: 23,834,568 parameters, 34,432 BN
+    # buffers; _ops 5.713 GFLOPS, FlopCounterMode total / 2 = 5,713,216,096
+    "inception_v3": (23_834_568, 34_432, 5.713, 5_713_216_096),
+    # milesial/Pytorch-UNet, bilinear=False, 1 channel in, 2 classes, 224x224: every
+    # DoubleConv has two BN of its output width
+    "unet": (31_036_546, bn_buffers(*(2 * c for c in _UNET_DOUBLECONV)), None, 36_823_564_288),
 }
 
 
@@ -106,8 +115,53 @@ def test_keras_mobilenet_v2_total() -> None:
 
 
 def test_all_end_in_a_classifier() -> None:
+    outputs = {"lenet5": (10,), "unet": (224, 224, 2)}  # U-Net: a 2-class map of the input's size
     for name in PUBLISHED:
-        assert load(name).output_shape == ((10,) if name == "lenet5" else (1000,))
+        assert load(name).output_shape == outputs.get(name, (1000,))
+
+
+def test_unet_buffers_arithmetic() -> None:
+    assert bn_buffers(*(2 * c for c in _UNET_DOUBLECONV)) == 11_776
+
+
+def test_unet_skips_and_shapes() -> None:
+    b = load("unet")
+    # milesial's forward: x1..x5 at 224, 112, 56, 28, 14; up1..up4 back to 28, 56, 112, 224
+    shapes = {"inc": (224, 224, 64), "down1": (112, 112, 128), "down2": (56, 56, 256), "down3": (28, 28, 512),
+              "down4": (14, 14, 1024), "up1": (28, 28, 512), "up2": (56, 56, 256), "up3": (112, 112, 128),
+              "up4": (224, 224, 64), "outc": (224, 224, 2)}
+    for label, shape in shapes.items():
+        assert b.find(label)[0].output_shape == shape
+    # Up: ConvTranspose2d(in, in // 2, 2, stride=2) with a bias, then cat([skip, up]): 2 * out channels
+    concats = [row.output_shape for row in b.rows if row.kind == "merge"]
+    assert concats == [(28, 28, 1024), (56, 56, 512), (112, 112, 256), (224, 224, 128)]
+    assert [row.trainable for row in b.rows if row.layer.startswith("deconv")] == [
+        1024 * 512 * 4 + 512, 512 * 256 * 4 + 256, 256 * 128 * 4 + 128, 128 * 64 * 4 + 64]
+
+
+def test_inception_v3_aux_variant() -> None:
+    # torchvision lists inception_v3 at 27,161,264 parameters: the weights include the
+    # auxiliary classifier (InceptionAux: conv0 1x1 768->128, conv1 5x5 128->768, fc 768->1000).
+    text = (SPECS.parent / "variants" / "inception_v3_aux.cnn").read_text(encoding="utf-8")
+    b = analyse(text)
+    assert b.totals.trainable_params == 27_161_264
+    aux = 768 * 128 + 2 * 128 + 128 * 768 * 25 + 2 * 768 + 768 * 1000 + 1000
+    assert 23_834_568 + aux == 27_161_264
+    assert b.find("AuxLogits")[0].trainable == aux
+    assert b.find("AuxLogits")[0].output_shape == (1000,)
+    assert b.totals.non_trainable_params == 34_432 + bn_buffers(128, 768)
+    assert b.output_shape == (1000,)  # the main path, not the side output
+
+
+def test_inception_v3_shapes() -> None:
+    b = load("inception_v3")
+    # torchvision's forward comments: N x 192 x 35 x 35 after maxpool2, 768 x 17 x 17 after
+    # Mixed_6e, 2048 x 8 x 8 after Mixed_7c
+    assert b.find("maxpool2")[0].output_shape == (35, 35, 192)
+    assert b.find("Mixed_5b")[0].output_shape == (35, 35, 256)
+    assert b.find("Mixed_6e")[0].output_shape == (17, 17, 768)
+    assert b.find("Mixed_7a")[0].output_shape == (8, 8, 1280)
+    assert b.find("Mixed_7c")[0].output_shape == (8, 8, 2048)
 
 
 def _vit_block(c: int, mlp: int, tokens: int) -> tuple[int, int]:

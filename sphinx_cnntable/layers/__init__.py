@@ -52,14 +52,14 @@ from .linear import FullyConnected
 from .merge import MERGES, MergeKind
 from .norm import BatchNorm, GroupNorm, InstanceNorm, LayerNorm, LayerScale, LocalResponseNorm
 from .pool import GlobalPool, Pool
-from .shape_ops import ChannelShuffle, Flatten
+from .shape_ops import ChannelShuffle, Crop, Flatten, PixelShuffle, Upsample, ZeroPad
 
 __all__ = [
     "FAMILIES", "MERGES", "REGISTRY", "Args", "Attention", "Axes", "BatchNorm", "ChannelShuffle", "ClassToken", "Conv",
-    "DepthwiseConv", "Dropout", "Effect", "Elementwise", "Flatten", "FullyConnected", "GlobalPool", "GroupNorm",
+    "Crop", "DepthwiseConv", "Dropout", "Effect", "Elementwise", "Flatten", "FullyConnected", "GlobalPool", "GroupNorm",
     "InstanceNorm", "LayerError", "LayerNorm", "LayerScale", "LayerType", "LocalResponseNorm", "MergeKind", "Padding",
-    "Pair", "PatchEmbed", "PatchMerge", "Pool", "PositionEmbedding", "SelectClassToken", "Shape", "StochasticDepth",
-    "Tokens", "TransposedConv", "build_layer", "effective", "kernel_text", "known_keywords", "known_names", "parse_axes",
-    "parse_int", "parse_padding", "parse_pair", "per_axis", "register", "show_axes", "show_pair", "show_shape",
-    "spatial", "suggest", "window_output", "windowed",
+    "Pair", "PatchEmbed", "PatchMerge", "PixelShuffle", "Pool", "PositionEmbedding", "SelectClassToken", "Shape",
+    "StochasticDepth", "Tokens", "TransposedConv", "Upsample", "ZeroPad", "build_layer", "effective", "kernel_text",
+    "known_keywords", "known_names", "parse_axes", "parse_int", "parse_padding", "parse_pair", "per_axis", "register",
+    "show_axes", "show_pair", "show_shape", "spatial", "suggest", "window_output", "windowed",
 ]

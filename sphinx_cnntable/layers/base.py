@@ -39,7 +39,8 @@ class Effect:
     ``window`` is the layer's sliding window per spatial axis of its input (kernel,
     stride, padding, dilation, transposed or not), which the receptive field follows
     exactly; ``rf_kernel`` and ``rf_stride`` are a shorter form for a window without
-    padding (a stride ``1/s`` is a transposed window of kernel ``k*s``). All empty means
+    padding (a stride ``n/s`` is a transposed window of kernel ``k*s``, then every
+    ``n``-th position). All empty means
     the identity (a layer on a vector, an activation).
     ``formulas`` holds the expressions behind ``weights``, ``biases``, ``macs`` and
     ``non_trainable`` (without their results), for example ``"(3*3*3)*64"``.
@@ -64,10 +65,9 @@ class Effect:
             stride = Fraction(stride)
             if stride.denominator == 1:
                 out.append(Window(kernel, int(stride)))
-            elif stride.numerator == 1:
-                out.append(Window(kernel * stride.denominator, stride.denominator, transposed=True))
             else:
-                raise ValueError(f"rf_stride {stride} is neither whole nor 1/s")
+                d = stride.denominator
+                out.append(Window(kernel * d, d, transposed=True, then_stride=stride.numerator))
         return tuple(out)
 
 

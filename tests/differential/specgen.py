@@ -3,7 +3,9 @@
 Each candidate statement is checked by building it with PyTorch (:mod:`translate`) on
 the current shape; a candidate PyTorch refuses (an empty output, bad groups, merge
 shapes that differ) is replaced by a safe fallback, so every drawn spec is valid for
-PyTorch and the engine must accept it too.
+PyTorch and the engine must accept it too. A candidate whose output holds more than
+:data:`MAX_ELEMENTS` values (upsampling, transposed convolutions) is replaced too, which
+keeps every drawn network small.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ define head n:
 """
 
 MAX_ATTENTION_TOKENS = 400
+MAX_ELEMENTS = 100_000
+"""The largest output a drawn statement may have (values, batch 1)."""
 
 ACTIVATIONS = ["relu", "relu6", "leakyrelu", "elu", "gelu", "silu", "swish", "hswish", "hardswish", "hsigmoid",
                "hardsigmoid", "sigmoid", "tanh", "identity", "dropout", "dropout p=0.2"]
@@ -160,7 +164,7 @@ class _Gen:
             form = self.pick(["conv", "conv", "conv", "dwconv", "deconv", "pool", "pool", "bn", "act", "lrn"])
         else:
             form = self.pick(["conv", "conv", "conv", "dwconv", "deconv", "pool", "pool", "gap", "fc", "bn",
-                              "act", "flatten", "lrn", "softmax"])
+                              "act", "flatten", "lrn", "softmax", "upsample", "shuffle", "zeropad", "crop"])
         c = shape[-1]
         if form == "conv":
             k = self.kernel()
@@ -199,6 +203,13 @@ class _Gen:
                 text += " pad=same"
             if self.integer(0, 1):
                 text += " ceil=yes"
+        elif form == "upsample":
+            text = self.upsample(shape)
+        elif form == "shuffle":
+            r = self.pick([2, 2, 3])
+            text = f"pixelshuffle{r}" if c % (r * r) == 0 or self.integer(0, 3) == 0 else f"pixelunshuffle{r}"
+        elif form in ("zeropad", "crop"):
+            text = self.margins(form, shape)
         elif form == "fc":
             units = self.integer(1, 16)
             text = self.pick([f"fc-{units}", f"fc {units}", f"linear-{units}", f"dense {units}"])
@@ -231,13 +242,38 @@ class _Gen:
             text += f" groups={groups}"
         return text
 
+    def upsample(self, shape: tuple[int, ...]) -> str:
+        mode = self.pick(["", "", " mode=nearest", " mode=bilinear", " mode=bicubic"])
+        how = self.pick(["name", "scale", "axes", "size", "default"])
+        if how == "name":
+            return f"{self.pick(['upsample', 'upsampling'])}{self.integer(1, 3)}{mode}"
+        if how == "scale":
+            return f"upsample scale={self.integer(1, 3)}{mode}"
+        if how == "axes":
+            return f"upsample scale={self.integer(1, 3)}x{self.integer(1, 3)}{mode}"
+        if how == "size":
+            return f"upsample size={self.integer(1, 2 * shape[0])}x{self.integer(1, 2 * shape[1])}{mode}"
+        return f"upsample{mode}"
+
+    def margins(self, form: str, shape: tuple[int, ...]) -> str:
+        how = self.pick(["n", "hxw", "sides"] + (["size"] if form == "crop" else []))
+        if how == "n":
+            return f"{form}{self.integer(0, 3)}"
+        if how == "hxw":
+            return f"{form}{self.integer(0, 3)}x{self.integer(0, 3)}"
+        if how == "size":
+            return f"crop size={self.integer(1, shape[0])}x{self.integer(1, shape[1])}"
+        before = self.pick([str(self.integer(0, 2)), f"{self.integer(0, 2)}x{self.integer(0, 2)}"])
+        after = self.pick([str(self.integer(0, 2)), f"{self.integer(0, 2)}x{self.integer(0, 2)}"])
+        return self.pick([f"{form} before={before} after={after}", f"{form} after={after}", f"{form} before={before}"])
+
     # -- statements -------------------------------------------------------------
 
     def try_lines(self, shape, lines, fallback, need=None):
         out = _out_shape(self.header, shape, lines)
         if out is None:
             self.rejected.append(_text(self.header, shape, lines))
-        if out is None or (need is not None and out != need):
+        if out is None or (need is not None and out != need) or math.prod(out) > MAX_ELEMENTS:
             out = _out_shape(self.header, shape, fallback)
             assert out is not None and (need is None or out == need), (shape, fallback)
             return fallback, out
@@ -248,6 +284,8 @@ class _Gen:
         kinds = ["layer"] * 6 + ["count", "labelled"]
         if depth < 3:
             kinds += ["repeat", "group", "residual", "add", "concat"]
+            if not self.rf:  # the last row of a side output is not the network's output
+                kinds += ["side"] + (["skip", "skip"] if spatial else [])
         if spatial:
             kinds += ["call"]
         kind = self.pick(kinds)
@@ -273,6 +311,16 @@ class _Gen:
             if self.integer(0, 3) == 0:
                 text = f"{self.label()}: {text}"
             return self.try_lines(shape, [text], safe)
+        if kind == "side":
+            body, _ = self.sequence(shape, depth + 1, self.integer(1, 2))
+            head = self.pick(["side:", f"{self.label()}: side:"])
+            lines = [head, *_indent(body)]
+            if head != "side:" and self.integer(0, 1):  # use the side output again
+                name = head.split(":")[0]
+                lines += [self.pick(["concat:", "add:"]), f"  branch: from {name}", "  branch: identity"]
+            return self.try_lines(shape, lines, ["side:", "  relu"])
+        if kind == "skip":
+            return self.try_lines(shape, self.skip(shape, depth), ["relu"])
         if kind in ("repeat", "group"):
             body, _ = self.sequence(shape, depth + 1, self.integer(1, 3))
             if kind == "repeat":
@@ -300,6 +348,24 @@ class _Gen:
             else:
                 lines += ["  branch:", *_indent(branch, 4)]
         return self.try_lines(shape, lines, [f"{kind}:", "  branch: identity", "  branch: relu"])
+
+    def skip(self, shape, depth: int) -> list[str]:
+        """A long skip: name a tensor, go down and back up, then join the named one by
+        ``from`` in a merge (or resume it with a bare ``from``)."""
+        name = self.label()
+        lines = [f"{name}: {self.pick(['identity', self.layer(shape)])}"]
+        down = self.pick(["maxpool2", "conv3-8/2", "avgpool2", "pixelunshuffle2", "conv1-4"])
+        up = self.pick(["upsample2", "upsample2 mode=bilinear", "deconv2-8/2", "pixelshuffle2", "identity",
+                        f"upsample size={shape[0]}x{shape[1]}", "zeropad before=0 after=1", "crop before=0 after=1"])
+        lines += [down, *self.pick([[], ["relu"], [f"conv3-{self.integer(1, 8)}"]]), up]
+        ending = self.pick(["merge", "merge", "merge", "from"])
+        if ending == "from":
+            return [*lines, f"from {name}"]
+        kind = self.pick(["concat", "add"])
+        first, second = f"branch: from {name}", "branch: identity"
+        if self.integer(0, 1):
+            first, second = second, first
+        return [*lines, f"{kind}:", f"  {first}", f"  {second}"]
 
     def branch(self, shape, width: int, stride: int) -> list[str]:
         if len(shape) == 1:

@@ -58,6 +58,27 @@ CASES = {
     ),
     "sequence-input": "input 20x6\nmhsa heads=3\nfc-4 per=token\nlayernorm\nclstoken\nposembed\nselectcls\n",
     "attention-defaults": "input 8x8x4\ndefault fc bias=no\nresidual:\n  layernorm\n  attention heads=2 window=3 shift=1\nfc-3 per=token\n",
+    # long skips: a user block takes the skip's name; the latest tensor of a name wins
+    "unet-two-levels": (
+        "input 12x12x2\ndefine up out skip:\n  concat:\n    branch: from {skip}\n    branch: deconv2-{out}/2\n"
+        "  conv3-{out}\nenc1: conv3-4\nmaxpool2\nenc2: conv3-8\nmaxpool2\nconv3-16\nup 8 enc2\nup 4 enc1\nconv1-3\n"
+    ),
+    "from-latest-and-repeated-names": (
+        "input 8x8x3\nc: conv3-4 x2\nc: conv1-5\nfrom c_2\nrelu\nr: repeat 2:\n  t: conv3-6/2\nfrom t\n"
+        "add:\n  branch: from r\n  branch: identity\nfrom input\nconv1-2\n"
+    ),
+    # side outputs: a side block last, a labelled one used again, one inside a repeat
+    "side-outputs": (
+        "input 10x10x3\nconv3-4\nrepeat 2:\n  s: side:\n    gap\n    fc-3\n  conv3-4\n"
+        "p: side: conv1-2\nconcat:\n  branch: from p\n  branch: identity\nside:\n  maxpool2\n  flatten\n"
+    ),
+    # resampling: odd sizes, every mode on its rank, bicubic to an explicit size
+    "resampling-corners": (
+        "input 5x7x4\nupsample3 mode=bilinear\nupsample size=10x4 mode=bicubic\nupsample scale=1x2\n"
+        "pixelunshuffle2\npixelshuffle2\nzeropad before=0x2 after=1\ncrop size=7x3\ncrop before=1 after=0x1\n"
+    ),
+    "resampling-1d": "input 9x3\nupsampling2 mode=linear\nzeropadding1\ncropping before=2 after=0\n",
+    "resampling-3d": "input 3x4x5x2\nupsample2 mode=trilinear\ncrop1x0x1\nzeropad0x1x0\nupsample scale=1x1x2\n",
 }
 
 

@@ -5,6 +5,11 @@ Only the layout parser (:func:`sphinx_cnntable.spec.parse`: lines, indentation, 
 user blocks, repeats and merges are read here again, with PyTorch's semantics, and every
 shape comes from running the modules: nothing is computed with the engine's formulas.
 
+Named tensors are PyTorch tensors kept in a dict while the network runs: a labelled
+statement is followed by a :class:`Store` of its output, ``from NAME`` is a :class:`Load`
+that returns it (the latest one so labelled), and a ``side:`` block is a :class:`Side`
+that runs its body and hands its own input on.
+
 ``translate(text)`` builds the network on a zeros input and returns a :class:`Net`. Each
 module that stands for one engine row (a layer row or a merge row) is tagged with
 ``row_kind`` ("layer" or "merge") and ``row_text``; :func:`measure` runs the network once
@@ -90,6 +95,55 @@ class Merge(nn.Module):
         for out in outs[1:]:
             total = total + out
         return total
+
+
+class Store(nn.Module):
+    """Keep the tensor passing through under ``name`` (a labelled statement's output)."""
+
+    def __init__(self, tensors: dict[str, torch.Tensor], name: str) -> None:
+        super().__init__()
+        self.tensors, self.name = tensors, name
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.tensors[self.name] = x
+        return x
+
+
+class Load(nn.Module):
+    """``from NAME``: the tensor stored under ``name``, whatever comes in."""
+
+    def __init__(self, tensors: dict[str, torch.Tensor], name: str) -> None:
+        super().__init__()
+        self.tensors, self.name = tensors, name
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.tensors[self.name]
+
+
+class Side(nn.Module):
+    """``side:``: run the body (a side output) and pass the input on unchanged."""
+
+    def __init__(self, body: nn.Module) -> None:
+        super().__init__()
+        self.body = body
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.body(x)
+        return x
+
+
+class Crop(nn.Module):
+    """Drop ``(before, after)`` elements of every spatial axis."""
+
+    def __init__(self, margins: list[tuple[int, int]]) -> None:
+        super().__init__()
+        self.margins = margins
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        index = [slice(None), slice(None)]
+        for axis, (before, after) in enumerate(self.margins):
+            index.append(slice(before, x.shape[2 + axis] - after))
+        return x[tuple(index)]
 
 
 class Pad(nn.Module):
@@ -330,7 +384,8 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
     size = tuple(x.shape[2:]) if x.dim() > 2 else None
     rank = _RANK[0] = len(size) if size else 0
     spatial_only = ("conv", "dwconv", "deconv", "convt", "upconv", "maxpool", "avgpool", "pool", "gap", "gmp",
-                    "globalavgpool", "globalmaxpool", "lrn")
+                    "globalavgpool", "globalmaxpool", "lrn", "upsample", "upsampling", "pixelshuffle",
+                    "pixelunshuffle", "zeropad", "zeropadding", "crop", "cropping")
     if size is None and stem in spatial_only:
         # PyTorch would read an (N, C) tensor as an unbatched image; the spec language does not.
         raise ValueError(f"translate: {head} needs an image, not a vector")
@@ -395,7 +450,7 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
             raise ValueError("translate: patch merging is checked on images only (torchvision's Swin)")
         return Leaf(text, ChannelsLast(PatchMerge()))
     if head == "layernorm":
-        return Leaf(text, ChannelsLast(nn.LayerNorm(channels)))
+        return Leaf(text, ChannelsLast(nn.LayerNorm(channels, bias=bias)))
     m = re.match(r"^(maxpool|avgpool|pool)(\w*?)(?:/(\w+))?$", head)
     if m:
         kernel = _pair(m.group(2) or "2")
@@ -421,6 +476,35 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
         if options.get("per", "all").lower() == "token":
             return Leaf(text, ChannelsLast(nn.Linear(channels, units, bias=bias)))
         return Leaf(text, nn.Flatten(), nn.Linear(math.prod(x.shape[1:]), units, bias=bias))
+    m = re.match(r"^(?:upsampling|upsample)(\w*)$", head)
+    if m:
+        mode = options.get("mode", "nearest").lower()
+        if "size" in options:
+            return Leaf(text, nn.Upsample(size=_pair(options["size"]), mode=mode))
+        scale = _pair(m.group(1) or options.get("scale", "2"))
+        return Leaf(text, nn.Upsample(scale_factor=tuple(float(f) for f in scale), mode=mode))
+    m = re.match(r"^pixel(un)?shuffle(\d+)$", head)
+    if m:
+        if rank != 2:  # PyTorch would read (N, C, L) as a batch of (C, L) maps
+            raise ValueError(f"translate: {head} needs an HxWxC map")
+        factor = int(m.group(2))
+        return Leaf(text, nn.PixelUnshuffle(factor) if m.group(1) else nn.PixelShuffle(factor))
+    m = re.match(r"^(zeropadding|zeropad|cropping|crop)(\w*)$", head)
+    if m:
+        if m.group(2):
+            before = after = _pair(m.group(2))
+        elif "size" in options:
+            target = _pair(options["size"])
+            before = tuple((n - t) // 2 for n, t in zip(size, target))
+            after = tuple(n - t - b for n, t, b in zip(size, target, before))
+        else:
+            before, after = _pair(options.get("before", "0")), _pair(options.get("after", "0"))
+        margins = list(zip(before, after))
+        if m.group(1).startswith("crop"):
+            if any(b < 0 or a < 0 for b, a in margins):
+                raise ValueError("translate: crop to a larger size")
+            return Leaf(text, Crop(margins))
+        return Leaf(text, Pad(margins))
     if head in ("bn", "batchnorm"):
         return Leaf(text, _nd("BatchNorm", max(rank, 1))(channels))
     if head == "flatten":
@@ -443,6 +527,12 @@ class _Builder:
     def __init__(self, defines: dict[str, DefineStatement]) -> None:
         self.defines = defines
         self.defaults: dict[str, dict[str, str]] = {}
+        self.tensors: dict[str, torch.Tensor] = {}  # filled as it is built, and again as it runs
+
+    def store(self, items: list[nn.Module], label: str | None, x: torch.Tensor) -> None:
+        if label is not None:
+            items.append(Store(self.tensors, label))
+            self.tensors[label] = x
 
     def walk(self, statements: list[Statement], x: torch.Tensor, env: dict[str, int]) -> tuple[list[nn.Module], torch.Tensor]:
         items: list[nn.Module] = []
@@ -450,8 +540,14 @@ class _Builder:
             if isinstance(statement, LayerStatement):
                 text = substitute(statement.text, env)
                 count = 1 if statement.count is None else int(substitute(statement.count, env))
-                for _ in range(count):
-                    head = text.split()[0].lower()
+                head = text.split()[0].lower()
+                if head == "from":
+                    name = text.split()[1]
+                    items.append(Load(self.tensors, name))
+                    x = self.tensors[name]
+                    self.store(items, statement.label, x)
+                    continue
+                for index in range(1, count + 1):
                     if head in self.defines:
                         module, x = self.call(text, x)
                     else:
@@ -459,6 +555,10 @@ class _Builder:
                         with torch.no_grad():
                             x = module.eval()(x)
                     items.append(module)
+                    if statement.label is not None:
+                        self.store(items, statement.label if count == 1 else f"{statement.label}_{index}", x)
+                if count > 1:
+                    self.store(items, statement.label, x)
             elif isinstance(statement, DefaultStatement):
                 words = substitute(statement.text, env).split()
                 family = "all" if "=" in words[0] else words.pop(0).lower()
@@ -468,6 +568,8 @@ class _Builder:
             elif isinstance(statement, BlockStatement):
                 module, x = self.block(statement, x, env)
                 items.append(module)
+                if statement.kind != "side":  # a side block stores its own output
+                    self.store(items, statement.label, x)
             else:
                 raise AssertionError(statement)
         return items, x
@@ -482,6 +584,10 @@ class _Builder:
         if statement.kind in ("group", "branch"):
             items, x = self.walk(statement.body, x, env)
             return Seq(items), x
+        if statement.kind == "side":
+            items, out = self.walk(statement.body, x, env)
+            self.store(items, statement.label, out)
+            return Side(Seq(items)), x
         if statement.kind == "residual":
             items, _ = self.walk(statement.body, x, env)
             module = Merge("residual", [Seq(items)])
@@ -489,7 +595,8 @@ class _Builder:
             branches = []
             for branch in statement.body:
                 assert isinstance(branch, BlockStatement) and branch.kind == "branch"
-                items, _ = self.walk(branch.body, x, env)
+                items, out = self.walk(branch.body, x, env)
+                self.store(items, branch.label, out)
                 branches.append(Seq(items))
             module = Merge(statement.kind, branches)
         with torch.no_grad():
@@ -503,15 +610,20 @@ class _Builder:
         for position, word in enumerate(words[1:]):
             if "=" in word:
                 key, value = word.split("=", 1)
-                env[key.lower()] = int(value)
+                env[key.lower()] = _number(value)
             else:
-                env[names[position]] = int(word)
+                env[names[position]] = _number(word)
         for name, default in define.params:
             if name not in env:
-                env[name] = int(default)  # type: ignore[arg-type]
+                env[name] = _number(default)  # type: ignore[arg-type]
         env["in_"] = x.shape[1]
         items, x = self.walk(define.body, x, env)
         return Seq(items), x
+
+
+def _number(text: str) -> int | str:
+    """A block argument: a number, or a name (``from {skip}``)."""
+    return int(text) if text.isdigit() else text
 
 
 def translate(text: str) -> Net:
@@ -521,7 +633,10 @@ def translate(text: str) -> Net:
     assert isinstance(body[0], InputStatement)
     shape = tuple(int(p) for p in body[0].dims.lower().split("x"))
     x = torch.zeros(1, *to_torch(shape))
-    items, _ = _Builder(defines).walk(body[1:], x, {})
+    builder = _Builder(defines)
+    builder.tensors["input"] = x
+    items, _ = builder.walk(body[1:], x, {})
+    items.insert(0, Store(builder.tensors, "input"))
     return Net(Seq(items).eval(), shape)
 
 
