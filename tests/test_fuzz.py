@@ -8,8 +8,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sphinx_cnntable import figures
 from sphinx_cnntable.engine import analyse
 from sphinx_cnntable.errors import SpecError
+from sphinx_cnntable.figures import FORMATS, ROW_FIGURES, TOTAL_FIGURES, FigureError, Reference
 
 from checks import check_sums
 
@@ -117,3 +119,39 @@ def test_language_soup(text: str) -> None:
 def test_very_long_lines(chunk: str, length: int) -> None:
     check("input 8x8x3\n" + (chunk * (length // len(chunk) + 1))[:length])
     check("input 8x8x3\nconv3-" + (chunk * (length // len(chunk) + 1))[:length])
+
+
+BIG = ("9" * 30, "1" + "0" * 29, "123456789" * 3, "4294967296")
+FORMAT_NAMES = st.tuples(st.sampled_from([*FORMATS, "Exact", "mib", "COMPACT"]), st.sampled_from(("", "0", "1", "3", "6", "9"))).map(
+    "".join
+)
+
+
+@st.composite
+def big_specs(draw: st.DrawFn) -> str:
+    """Specs whose figures run to dozens of digits: inputs and layer widths near the limit."""
+    height, width = draw(st.sampled_from(("1", *BIG))), draw(st.sampled_from(("1", *BIG)))
+    layers = draw(st.lists(st.sampled_from(("fc-{}", "conv1-{}", "conv3-{} pad=1", "bn", "relu", "dwconv3 pad=1")), min_size=1, max_size=4))
+    return f"input {height}x{width}x1\n" + "\n".join(layer.format(draw(st.sampled_from(BIG))) for layer in layers)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated() | big_specs(), FORMAT_NAMES)
+def test_every_format_of_every_figure(text: str, fmt: str) -> None:
+    """Any spec the engine accepts, any figure, any format: a text or a FigureError."""
+    try:
+        summary = figures.summarize(analyse(text))
+    except SpecError:
+        return
+    try:
+        canonical = figures._format_name(fmt)
+    except FigureError:
+        return
+    references = [Reference("s", None, figure, canonical) for figure in TOTAL_FIGURES]
+    references += [Reference("s", row, figure, canonical) for row in list(summary["rows"])[:10] for figure in ROW_FIGURES]
+    for reference in references:
+        try:
+            figures._check_format(reference)
+        except FigureError:
+            continue
+        assert isinstance(figures.resolve(summary, reference), str)
