@@ -9,6 +9,7 @@ so each total equals the sum of its column.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -18,7 +19,7 @@ from fractions import Fraction
 from . import arith
 from .errors import SpecError
 from .layers import Effect, LayerError, Shape, build_layer, known_keywords, parse_int, show_shape
-from .limits import MAX_DEPTH, MAX_DIGITS, MAX_NUMBER, MAX_REPEAT, MAX_ROWS
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_NUMBER, MAX_REPEAT, MAX_ROWS, MAX_WORK, WORK_CHARS
 from .spec import (
     BlockStatement,
     DefaultStatement,
@@ -126,7 +127,8 @@ class _Context:
     ``default`` line issues a new one and leaving its block restores the one before, so
     the caches (layer text, defaults, input shape) never serve a stale layer;
     ``running`` holds the sums of the leaf rows so far, so a group's subtotals are a
-    difference (``marks`` keeps the sums at each open group)."""
+    difference (``marks`` keeps the sums at each open group). ``work`` counts the steps
+    taken so far (see :data:`~.limits.MAX_WORK`)."""
 
     defaults: dict[str, dict[str, str]]
     defines: dict[str, DefineStatement]
@@ -138,6 +140,8 @@ class _Context:
     applied: dict[tuple[str, int, Shape], _Applied] = field(default_factory=dict)
     running: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0])
     marks: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    work: int = 0
+    default_lines: dict[str, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
 
     def add_leaf(self, row: Row) -> None:
         self.rows.append(row)
@@ -252,12 +256,17 @@ def _substitute(text: str, env: Mapping[str, int | str], line: int) -> str:
 
 def _count(text: str, env: Mapping[str, int | str], line: int, what: str) -> int:
     try:
-        count = parse_int(_substitute(text, env, line), what)
+        count = _parse_count(_substitute(text, env, line), what)
     except LayerError as error:
         raise SpecError(line, str(error)) from None
     if count > MAX_REPEAT:
         raise SpecError(line, f"{what} {count:,} is over the limit of {MAX_REPEAT:,}")
     return count
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_count(text: str, what: str) -> int:
+    return parse_int(text, what)
 
 
 def _join(prefix: str | None, label: str | None) -> str | None:
@@ -269,6 +278,28 @@ def _join(prefix: str | None, label: str | None) -> str | None:
 def _check_rows(context: _Context, line: int, more: int = 0) -> None:
     if len(context.rows) + more > MAX_ROWS:
         raise SpecError(line, f"the spec expands to more than {MAX_ROWS:,} rows (the limit)")
+
+
+def _spend(context: _Context, line: int, steps: int) -> None:
+    """Count ``steps`` of work; refuse the spec once it has taken more than ``MAX_WORK``."""
+    context.work += steps
+    if context.work > MAX_WORK:
+        raise SpecError(line, _WORK_MESSAGE)
+
+
+def _check_work(context: _Context, line: int, more: int) -> None:
+    """Refuse now a loop whose remaining ``more`` steps would cross ``MAX_WORK``."""
+    if context.work + more > MAX_WORK:
+        raise SpecError(line, _WORK_MESSAGE)
+
+
+def _weight(statement: Statement) -> int:
+    """The steps one run of ``statement`` counts: 1, plus 1 per ``WORK_CHARS`` of its text."""
+    text = getattr(statement, "text", "") + (getattr(statement, "argument", None) or "") + (getattr(statement, "count", None) or "")
+    return 1 + len(text) // WORK_CHARS
+
+
+_WORK_MESSAGE = f"the spec takes more than {MAX_WORK:,} steps to compute (the limit; every statement run counts)"
 
 
 def _walk(
@@ -284,6 +315,7 @@ def _walk(
         raise SpecError(line, f"blocks are nested deeper than the limit of {MAX_DEPTH}")
     saved: tuple[dict[str, dict[str, str]], int] | None = None
     for statement in statements:
+        _spend(context, statement.line, _weight(statement))
         if isinstance(statement, LayerStatement):
             state = _layer_statement(statement, state, context, depth, prefix, env)
         elif isinstance(statement, BlockStatement):
@@ -303,30 +335,43 @@ def _walk(
 
 
 def _default(statement: DefaultStatement, context: _Context, env: Mapping[str, int | str]) -> None:
-    words = _substitute(statement.text, env, statement.line).split()
-    family = "all"
-    if words and "=" not in words[0]:
-        family = words.pop(0).lower()
-        if family in known_keywords():
-            raise SpecError(statement.line, f"default: write {family}=value, as in 'default bias=no'")
-        if family not in FAMILY_WORDS:
-            raise SpecError(statement.line, f"default: unknown layer family {family!r} (one of {', '.join(FAMILY_WORDS)})")
-    if not words:
-        raise SpecError(statement.line, "default: give key=value, as in 'default bias=no'")
-    allowed = known_keywords()
-    for word in words:
-        key, sep, value = word.partition("=")
-        key = key.lower()
-        if not sep or not value:
-            raise SpecError(statement.line, f"default: {word!r} is not key=value")
-        if key not in allowed:
-            raise SpecError(statement.line, f"default: unknown keyword {key!r}")
+    text = _substitute(statement.text, env, statement.line)
+    parsed = context.default_lines.get(text)
+    if parsed is None:
+        parsed = context.default_lines[text] = _parse_default(text, statement.line)
+    family, pairs = parsed
+    for key, value in pairs:
         if family == "all":  # the later default wins: it replaces the families' ones too
             for scoped in context.defaults.values():
                 scoped.pop(key, None)
         context.defaults.setdefault(family, {})[key] = value
     context.versions_issued += 1
     context.defaults_version = context.versions_issued
+
+
+def _parse_default(text: str, line: int) -> tuple[str, list[tuple[str, str]]]:
+    """``[FAMILY] key=value ...`` read: the family (``all`` if none) and the pairs."""
+    words = text.split()
+    family = "all"
+    if words and "=" not in words[0]:
+        family = words.pop(0).lower()
+        if family in known_keywords():
+            raise SpecError(line, f"default: write {family}=value, as in 'default bias=no'")
+        if family not in FAMILY_WORDS:
+            raise SpecError(line, f"default: unknown layer family {family!r} (one of {', '.join(FAMILY_WORDS)})")
+    if not words:
+        raise SpecError(line, "default: give key=value, as in 'default bias=no'")
+    allowed = known_keywords()
+    pairs: list[tuple[str, str]] = []
+    for word in words:
+        key, sep, value = word.partition("=")
+        key = key.lower()
+        if not sep or not value:
+            raise SpecError(line, f"default: {word!r} is not key=value")
+        if key not in allowed:
+            raise SpecError(line, f"default: unknown keyword {key!r}")
+        pairs.append((key, value))
+    return family, pairs
 
 
 def _layer_statement(
@@ -342,6 +387,9 @@ def _layer_statement(
     _check_rows(context, statement.line, count)
     head = text.split(None, 1)[0].lower()
     for index in range(1, count + 1):
+        before = context.work
+        if index > 1:
+            _spend(context, statement.line, _weight(statement))
         label = statement.label
         if label is not None and count > 1:
             label = f"{label}_{index}"
@@ -349,6 +397,8 @@ def _layer_statement(
             state = _call(statement, text, label, state, context, depth, prefix)
         else:
             state = _apply_layer(text, label, statement.line, state, context, depth, prefix)
+        if index == 2:
+            _check_work(context, statement.line, (context.work - before) * (count - 2))
     return state
 
 
@@ -477,7 +527,8 @@ def _block(
         title = statement.label or f"repeat {count}"
         index = _open_group(context, title, kind, line, depth, path, state.shape)
         for iteration in range(1, count + 1):
-            before = len(context.rows)
+            before, work = len(context.rows), context.work
+            _spend(context, line, 1)
             inner_prefix = f"{path}_{iteration}" if path else None
             if len(statement.body) > 1:
                 sub = _open_group(context, f"#{iteration}", "iteration", line, depth + 1, inner_prefix, state.shape)
@@ -487,6 +538,7 @@ def _block(
                 state = _walk(statement.body, state, context, depth + 1, inner_prefix, env)
             if iteration == 1:
                 _check_rows(context, line, (len(context.rows) - before) * (count - 1))
+                _check_work(context, line, (context.work - work) * (count - 1))
         _close_group(context, index, state)
         return state
     if kind in ("group", "branch"):
