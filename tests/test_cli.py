@@ -315,3 +315,8 @@ def test_regression_rst_output_links_nothing() -> None:
     tree = publish_doctree(result.stdout, settings_overrides={"report_level": 2, "halt_level": 2})
     assert not list(tree.findall(nodes.reference)) and not list(tree.findall(nodes.target))
     assert "b n=javascript:alert(1)" in tree.astext() and "b n=me@example.com" in tree.astext()
+
+
+def test_regression_repeated_columns_are_refused() -> None:
+    result = run(str(VGG), "--columns", "name,params,name")
+    assert result.returncode == 2 and "column 'name' is given twice" in result.stderr

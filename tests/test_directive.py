@@ -277,6 +277,8 @@ def test_flags_accept_yes_and_no(project) -> None:
         (":bias: maybe", ":bias: expected yes or no"),
         (":dtype: float7", ":dtype: unknown dtype"),
         (":columns: name, flops", ":columns: unknown column"),
+        (":columns: " + ", ".join(["name"] * 1000), ":columns: column 'name' is given twice"),  # was accepted
+        (":columns: name, shape, output", ":columns: column 'output' is given twice (as 'shape')"),
         (":numbers: roughly", ":numbers: unknown number format"),
         (":precision: 0", ":precision: expected a whole number from 1 to 20"),
         (":precision: two", ":precision: expected a whole number"),
