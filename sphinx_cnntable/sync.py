@@ -194,7 +194,8 @@ def diff(result: Result) -> str:
     lines = difflib.unified_diff(
         split_lines(result.old), split_lines(result.new), f"a/{result.path}", f"b/{result.path}"
     )
-    return "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines)
+    # control characters (an ESC in the README itself) are shown, not sent to the terminal
+    return "".join(safe(line.rstrip("\r\n")) + (line[len(line.rstrip("\r\n")):] or "\n") for line in lines)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -290,3 +290,11 @@ def test_symlinked_readme_resolves_specs_from_the_name_given(readme_dir: Path) -
     assert cnntable("sync", "README.md", cwd=readme_dir).returncode == 0
     assert (readme_dir / "README.md").is_symlink()
     assert "stale text" not in (readme_dir / "docs" / "README.md").read_text(encoding="utf-8")
+
+
+def test_check_diff_shows_control_characters(readme_dir: Path) -> None:
+    text = README.replace("stale text", "stale \x1b]0;pwned\x07 text")
+    (readme_dir / "README.md").write_bytes(text.encode("utf-8"))
+    result = cnntable("sync", "--check", "README.md", cwd=readme_dir)
+    assert result.returncode == 1 and "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "-stale \\x1b]0;pwned\\x07 text\n" in result.stdout
