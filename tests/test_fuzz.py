@@ -179,7 +179,7 @@ def test_sync_marker_options(tmp_path: Path, blocks: list[list[str]], name: str)
     (tmp_path / "specs" / "tiny.cnn").write_text("input 8x8x3\nconv3-4\nfc-2\n", encoding="utf-8")
     rst = name.endswith(".rst")
     start, end = (".. cnn-breakdown-sync: {}", ".. end cnn-breakdown-sync") if rst else ("<!-- cnn-breakdown: {} -->", "<!-- end cnn-breakdown -->")
-    text = "".join(f"{start.format(' '.join(words))}\nold\n{end}\n\n" for words in blocks)
+    text = "".join(f"{start.format(' '.join(words))}\nSTALE-BODY\n{end}\n\n" for words in blocks)
     try:
         new, count = sync.sync_text(text, str(tmp_path / name), str(tmp_path))
     except sync.SyncError as error:
@@ -187,7 +187,7 @@ def test_sync_marker_options(tmp_path: Path, blocks: list[list[str]], name: str)
             assert line.startswith(f"{tmp_path / name}:"), line
             assert line.split(":", 2)[1].isdigit(), line
         return
-    assert count == len(blocks) and "old" not in new
+    assert count == len(blocks) and "STALE-BODY" not in new
 
 
 # ----------------------------------------------------------------------------- directive options, role formats
