@@ -506,6 +506,16 @@ def test_file_from_the_project_above_the_source_folder(make_app, tmp_path: Path,
     assert table.cell("fc-10", "Params") == "81,930"
 
 
+def test_file_with_a_leading_slash_is_relative_to_the_source_folder(project) -> None:
+    text = "Page\n====\n\n.. toctree::\n\n   sub/page\n"
+    page = _directive(":file: /specs/net.cnn", spec="") + "\n" + _directive(":file: /../../../etc/passwd", spec="", title="Up")
+    app = project(text, files={"sub/page.rst": page, "specs/net.cnn": SMALL})
+    (warning,) = _warnings(app)
+    assert "sub/page.rst:12: WARNING: cnn-breakdown: spec file '../../../etc/passwd' is outside the folders" in warning
+    (table,) = [t for t in read_tables(_html(app, "sub/page")) if "cnntable" in t.classes]
+    assert table.cell("fc-10", "Params") == "81,930"
+
+
 def test_editing_the_file_rebuilds_the_page(make_app, tmp_path: Path) -> None:
     srcdir, outdir = tmp_path / "src", tmp_path / "out"
     shutil.copytree(ROOTS / "test-basic", srcdir)
