@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
@@ -113,7 +114,14 @@ def test_summary_is_plain_data() -> None:
     assert pickle.loads(pickle.dumps(GROUPED)) == GROUPED
 
 
-HUGE_FC = "fc: fc-1" + "0" * 28  # 10^28 outputs: 29 digits, within the engine's limit
+HUGE_FC = "fc: fc-1" + "0" * 28
+
+
+def _exact(numerator: int, denominator: int) -> str:
+    """The reference: the quotient to 2 decimals in a 100-digit decimal context."""
+    with localcontext() as context:
+        context.prec = 100
+        return f"{(Decimal(numerator) / Decimal(denominator)).quantize(Decimal('0.01')):,}"  # 10^28 outputs: 29 digits, within the engine's limit
 
 
 @pytest.mark.parametrize(
@@ -131,7 +139,7 @@ HUGE_FC = "fc: fc-1" + "0" * 28  # 10^28 outputs: 29 digits, within the engine's
         (f"input 1x1x1\n{HUGE_FC}", "big:params:compact", "20000000000000P"),
         # 10^18 inputs into 10^28 outputs: 10^46 weights, 10^28 biases -> 46/47 digits
         (f"input 1000000000x1000000000x1\n{HUGE_FC}", "big:params:M1", f"{10**40 + 10**22:,}.0"),
-        (f"input 1000000000x1000000000x1\n{HUGE_FC}", "big:param_memory:MiB", f"{(4 * (10**46 + 10**28)) // 2**20:,}.{round((4 * (10**46 + 10**28)) % 2**20 * 100 / 2**20):02d} MiB"),
+        (f"input 1000000000x1000000000x1\n{HUGE_FC}", "big:param_memory:MiB", f"{_exact(4 * (10**46 + 10**28), 2**20)} MiB"),
     ],
 )
 def test_regression_scaled_formats_of_huge_figures(spec: str, reference: str, text: str) -> None:
