@@ -250,11 +250,12 @@ PROJECT_MARKERS = (".git", ".hg", "pyproject.toml", "setup.py", "setup.cfg")
 
 def project_root(srcdir: Path) -> Path:
     """The project that holds ``srcdir``: the nearest folder at or above it with one of
-    :data:`PROJECT_MARKERS`, else the folder just above ``srcdir``."""
+    :data:`PROJECT_MARKERS`, else ``srcdir`` itself (never a home or temporary folder
+    that merely happens to hold it)."""
     for folder in (srcdir, *srcdir.parents):
         if any((folder / marker).exists() for marker in PROJECT_MARKERS):
             return folder
-    return srcdir.parent
+    return srcdir
 
 
 def file_roots(srcdir: str | Path, extra: list[str] | tuple[str, ...]) -> list[Path]:

@@ -516,6 +516,14 @@ def test_file_with_a_leading_slash_is_relative_to_the_source_folder(project) -> 
     assert table.cell("fc-10", "Params") == "81,930"
 
 
+def test_file_without_a_project_marker_reads_the_source_folder_only(project, tmp_path: Path) -> None:
+    # no .git, pyproject.toml... above the source folder: its parent (a home folder, /tmp) is not the project
+    (tmp_path / "next-door.cnn").write_text(SMALL, encoding="utf-8")
+    app = project(_directive(":file: ../next-door.cnn", spec=""))
+    (warning,) = _warnings(app)
+    assert f"spec file '../next-door.cnn' is outside the folders :file: may read ({tmp_path / 'src'})" in warning
+
+
 def test_editing_the_file_rebuilds_the_page(make_app, tmp_path: Path) -> None:
     srcdir, outdir = tmp_path / "src", tmp_path / "out"
     shutil.copytree(ROOTS / "test-basic", srcdir)
