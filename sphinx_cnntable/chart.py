@@ -53,8 +53,9 @@ def _resolve(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     html = app.builder.format == "html"
     for node in list(doctree.findall(cnn_chart)):
         if html:
-            classes = " ".join(["cnntable-chart", *[c for c in node["classes"] if c != "cnntable-chart"]])
-            raw = nodes.raw("", f'<div class="{classes}">{node["svg"]}</div>\n', format="html")
+            # the raw node takes the chart node's classes (replace_self), and docutils
+            # wraps a raw node that has classes in one <div class="cnntable-chart">
+            raw = nodes.raw("", node["svg"], format="html", classes=list(node["classes"]))
             node.replace_self(raw)
         elif node["summary"]:
             node.replace_self(nodes.paragraph("", node["summary"], classes=["cnntable-chart-summary"]))

@@ -18,6 +18,7 @@ from . import __version__
 from .errors import SpecError
 from .limits import MAX_SPEC_BYTES
 from .outputs import FORMATS, input_shape, output_format, positive, render, request_from, yes_no
+from .render_text import safe
 from .table import COLUMNS, column_keys, parse_numbers
 from .units import DTYPE_BITS, MAX_PRECISION, dtype_name
 
@@ -141,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     except Exception as error:  # a bug of ours: say so in one line, never a traceback
-        print(f"cnntable: internal error: {type(error).__name__}: {error} (please report it)", file=sys.stderr)
+        print(safe(f"cnntable: internal error: {type(error).__name__}: {error} (please report it)"), file=sys.stderr)
         return 1
 
 
@@ -158,15 +159,15 @@ def _table(args: list[str]) -> int:
         name, text = read_spec(namespace.spec)
     except (OSError, ValueError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        print(f"cnntable: {namespace.spec}: cannot read: {reason}", file=sys.stderr)
+        print(safe(f"cnntable: {namespace.spec}: cannot read: {reason}"), file=sys.stderr)
         return 1
     try:
         output = render(text, request, color=use_color(namespace.color, sys.stdout))
     except SpecError as error:
-        print(f"{name}:{error.line}: {error.message}", file=sys.stderr)
+        print(safe(f"{name}:{error.line}: {error.message}"), file=sys.stderr)
         return 1
     except (RecursionError, MemoryError) as error:
-        print(f"{name}: the spec is too large to compute ({type(error).__name__})", file=sys.stderr)
+        print(safe(f"{name}: the spec is too large to compute ({type(error).__name__})"), file=sys.stderr)
         return 1
     write(output)
     return 0

@@ -9,9 +9,10 @@ paragraph in its place).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from docutils import nodes
 from sphinx.util import logging
@@ -25,6 +26,10 @@ from .limits import MAX_SPEC_BYTES
 from .options import OptionError, directive_options
 from .render_nodes import latex_colspec, render_table
 from .table import TableOptions, build_table
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+    from sphinx.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -133,18 +138,12 @@ class CnnBreakdown(SphinxDirective):
     def _read_file(self, name: str) -> tuple[str, Callable[[int], str]]:
         if not name:
             raise Problem(":file: needs a path", "option", self.get_location())
-        relative, absolute = self.env.relfn2path(name, self.env.docname)
+        path = self._file_path(name)
+        relative = os.path.relpath(path, self.env.srcdir).replace(os.sep, "/")
         self.env.note_dependency(relative)
-        path = Path(absolute)
         text = ""
-        if not path.exists():
-            problem = f"spec file {relative!r} not found"
-        elif not path.is_file():
-            problem = f"spec file {relative!r} is not a file"
-        elif path.stat().st_size > MAX_SPEC_BYTES:
-            problem = f"spec file {relative!r} is larger than the limit of {MAX_SPEC_BYTES:,} bytes"
-        else:
-            problem = None
+        problem = self._path_problem(path, relative)
+        if problem is None:
             try:
                 text = path.read_text(encoding="utf-8-sig")
             except UnicodeDecodeError as error:
@@ -154,6 +153,41 @@ class CnnBreakdown(SphinxDirective):
         if problem is not None:
             raise Problem(problem, "file", self.get_location())
         return text, lambda line: f"{path}:{line}"
+
+    def _file_path(self, name: str) -> Path:
+        """``name`` as a path: relative to the document, or with a leading ``/`` to the source
+        folder; ``..`` folded, symbolic links not followed (:meth:`_path_problem` does)."""
+        srcdir = Path(self.env.srcdir)
+        if name.startswith(("/", "\\")):
+            return Path(os.path.normpath(srcdir / name.lstrip("/\\")))
+        document_dir = Path(self.env.doc2path(self.env.docname)).parent
+        return Path(os.path.normpath(document_dir / name))
+
+    def _path_problem(self, path: Path, relative: str) -> str | None:
+        """Why ``path`` cannot be read, if it cannot: outside the allowed folders (checked
+        through symbolic links), missing, not a file, too large; ``None`` if it can."""
+        try:
+            resolved = path.resolve(strict=False)
+        except (OSError, RuntimeError):  # a symbolic link loop (RuntimeError before Python 3.13)
+            return f"cannot read spec file {relative!r}: a loop of symbolic links"
+        roots = file_roots(self.env.srcdir, self.config.cnntable_file_roots)
+        if not any(resolved.is_relative_to(root) for root in roots):
+            shown = f" ({resolved})" if resolved != path else ""
+            return (
+                f"spec file {relative!r}{shown} is outside the folders :file: may read ({', '.join(map(str, roots))}); "
+                "add its folder to cnntable_file_roots in conf.py to allow it"
+            )
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            return f"spec file {relative!r} not found"
+        except OSError as error:  # a symbolic link loop (ELOOP) from Python 3.13 on, permissions
+            return f"cannot read spec file {relative!r}: {error.strerror or error}"
+        if not stat.S_ISREG(info.st_mode):
+            return f"spec file {relative!r} is not a file"
+        if info.st_size > MAX_SPEC_BYTES:
+            return f"spec file {relative!r} is larger than the limit of {MAX_SPEC_BYTES:,} bytes"
+        return None
 
     def _title(self) -> tuple[nodes.title | None, list[nodes.system_message]]:
         """The caption, parsed as inline markup, and any messages from parsing it."""
@@ -175,6 +209,39 @@ class CnnBreakdown(SphinxDirective):
         if not self.config.keep_warnings:
             return []
         return [nodes.paragraph("", f"cnn-breakdown: {message}", classes=["cnntable-error"])]
+
+
+PROJECT_MARKERS = (".git", ".hg", "pyproject.toml", "setup.py", "setup.cfg")
+"""Files or folders whose presence marks a project's root folder."""
+
+
+def project_root(srcdir: Path) -> Path:
+    """The project that holds ``srcdir``: the nearest folder at or above it with one of
+    :data:`PROJECT_MARKERS`, else ``srcdir`` itself (never a home or temporary folder
+    that merely happens to hold it)."""
+    for folder in (srcdir, *srcdir.parents):
+        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
+            return folder
+    return srcdir
+
+
+def file_roots(srcdir: str | Path, extra: list[str] | tuple[str, ...]) -> list[Path]:
+    """The folders ``:file:`` may read from, resolved through symbolic links: the source
+    folder, its project (:func:`project_root`) and each of ``extra`` (``cnntable_file_roots``,
+    made absolute from the folder of ``conf.py`` by :func:`absolute_file_roots`)."""
+    source = Path(srcdir).resolve()
+    roots = [source, project_root(source), *(Path(folder).resolve() for folder in extra)]
+    return list(dict.fromkeys(roots))
+
+
+def absolute_file_roots(app: Sphinx, config: Config) -> None:
+    """``config-inited``: make each of ``cnntable_file_roots`` absolute, from ``conf.py``'s folder."""
+    roots = config.cnntable_file_roots
+    if not isinstance(roots, (list, tuple)) or not all(isinstance(root, (str, os.PathLike)) for root in roots):
+        logger.warning("cnntable_file_roots must be a list of folders; ignored", type="cnntable", subtype="option")
+        config.cnntable_file_roots = []
+        return
+    config.cnntable_file_roots = [os.path.join(app.confdir, root) for root in roots]
 
 
 def _absolute(source: str | None) -> str | None:

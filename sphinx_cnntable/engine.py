@@ -15,6 +15,7 @@ this is how a long skip (a U-Net decoder's ``concat`` of ``enc1``) is written.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -24,7 +25,7 @@ from fractions import Fraction
 from . import arith, receptive
 from .errors import SpecError
 from .layers import MERGES, Effect, LayerError, Shape, build_layer, known_keywords, parse_int, suggest
-from .limits import MAX_DEPTH, MAX_DIGITS, MAX_NUMBER, MAX_REPEAT, MAX_ROWS
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_NUMBER, MAX_REPEAT, MAX_ROWS, MAX_WORK, WORK_CHARS
 from .spec import (
     BlockStatement,
     DefaultStatement,
@@ -149,7 +150,8 @@ class _Context:
     ``default`` line issues a new one and leaving its block restores the one before, so
     the caches (layer text, defaults, input shape) never serve a stale layer;
     ``running`` holds the sums of the leaf rows so far, so a group's subtotals are a
-    difference (``marks`` keeps the sums at each open group)."""
+    difference (``marks`` keeps the sums at each open group). ``work`` counts the steps
+    taken so far (see :data:`~.limits.MAX_WORK`)."""
 
     defaults: dict[str, dict[str, str]]
     defines: dict[str, DefineStatement]
@@ -161,6 +163,8 @@ class _Context:
     applied: dict[tuple[str, int, Shape], _Applied] = field(default_factory=dict)
     running: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0])
     marks: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    work: int = 0
+    default_lines: dict[str, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
     names: dict[str, _State] = field(default_factory=dict)
 
     def name(self, label: str | None, path: str | None, state: _State) -> None:
@@ -324,12 +328,18 @@ def _substitute(text: str, env: Mapping[str, int | str], line: int) -> str:
 
 def _count(text: str, env: Mapping[str, int | str], line: int, what: str) -> int:
     try:
-        count = parse_int(_substitute(text, env, line), what)
+        count = _parse_count(_substitute(text, env, line), what)
     except LayerError as error:
         raise SpecError(line, str(error)) from None
     if count > MAX_REPEAT:
         raise SpecError(line, f"{what} {count:,} is over the limit of {MAX_REPEAT:,}")
     return count
+
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_count(text: str, what: str) -> int:
+    return parse_int(text, what)
 
 
 def _join(prefix: str | None, label: str | None) -> str | None:
@@ -341,6 +351,29 @@ def _join(prefix: str | None, label: str | None) -> str | None:
 def _check_rows(context: _Context, line: int, more: int = 0) -> None:
     if len(context.rows) + more > MAX_ROWS:
         raise SpecError(line, f"the spec expands to more than {MAX_ROWS:,} rows (the limit)")
+
+
+
+def _spend(context: _Context, line: int, steps: int) -> None:
+    """Count ``steps`` of work; refuse the spec once it has taken more than ``MAX_WORK``."""
+    context.work += steps
+    if context.work > MAX_WORK:
+        raise SpecError(line, _WORK_MESSAGE)
+
+
+def _check_work(context: _Context, line: int, more: int) -> None:
+    """Refuse now a loop whose remaining ``more`` steps would cross ``MAX_WORK``."""
+    if context.work + more > MAX_WORK:
+        raise SpecError(line, _WORK_MESSAGE)
+
+
+def _weight(statement: Statement) -> int:
+    """The steps one run of ``statement`` counts: 1, plus 1 per ``WORK_CHARS`` of its text."""
+    text = getattr(statement, "text", "") + (getattr(statement, "argument", None) or "") + (getattr(statement, "count", None) or "")
+    return 1 + len(text) // WORK_CHARS
+
+
+_WORK_MESSAGE = f"the spec takes more than {MAX_WORK:,} steps to compute (the limit; every statement run counts)"
 
 
 def _walk(
@@ -356,6 +389,7 @@ def _walk(
         raise SpecError(line, f"blocks are nested deeper than the limit of {MAX_DEPTH}")
     saved: tuple[dict[str, dict[str, str]], int] | None = None
     for statement in statements:
+        _spend(context, statement.line, _weight(statement))
         if isinstance(statement, LayerStatement):
             state = _layer_statement(statement, state, context, depth, prefix, env)
         elif isinstance(statement, BlockStatement):
@@ -375,27 +409,12 @@ def _walk(
 
 
 def _default(statement: DefaultStatement, context: _Context, env: Mapping[str, int | str]) -> None:
-    words = _substitute(statement.text, env, statement.line).split()
-    family = "all"
-    if words and "=" not in words[0]:
-        family = words.pop(0).lower()
-        if family in known_keywords():
-            raise SpecError(statement.line, f"default: write {family}=value, as in 'default bias=no'")
-        if family not in FAMILY_WORDS:
-            hint = suggest(family, FAMILY_WORDS)
-            raise SpecError(
-                statement.line, f"default: unknown layer family {family!r}{hint} (one of {', '.join(FAMILY_WORDS)})"
-            )
-    if not words:
-        raise SpecError(statement.line, "default: give key=value, as in 'default bias=no'")
-    allowed = known_keywords()
-    for word in words:
-        key, sep, value = word.partition("=")
-        key = key.lower()
-        if not sep or not value:
-            raise SpecError(statement.line, f"default: {word!r} is not key=value")
-        if key not in allowed:
-            raise SpecError(statement.line, f"default: unknown keyword {key!r}{suggest(key, allowed)}")
+    text = _substitute(statement.text, env, statement.line)
+    parsed = context.default_lines.get(text)
+    if parsed is None:
+        parsed = context.default_lines[text] = _parse_default(text, statement.line)
+    family, pairs = parsed
+    for key, value in pairs:
         if family == "all":  # the later default wins: it replaces the families' ones too
             for scoped in context.defaults.values():
                 scoped.pop(key, None)
@@ -403,6 +422,31 @@ def _default(statement: DefaultStatement, context: _Context, env: Mapping[str, i
     context.versions_issued += 1
     context.defaults_version = context.versions_issued
 
+
+def _parse_default(text: str, line: int) -> tuple[str, list[tuple[str, str]]]:
+    """``[FAMILY] key=value ...`` read: the family (``all`` if none) and the pairs."""
+    words = text.split()
+    family = "all"
+    if words and "=" not in words[0]:
+        family = words.pop(0).lower()
+        if family in known_keywords():
+            raise SpecError(line, f"default: write {family}=value, as in 'default bias=no'")
+        if family not in FAMILY_WORDS:
+            hint = suggest(family, FAMILY_WORDS)
+            raise SpecError(line, f"default: unknown layer family {family!r}{hint} (one of {', '.join(FAMILY_WORDS)})")
+    if not words:
+        raise SpecError(line, "default: give key=value, as in 'default bias=no'")
+    allowed = known_keywords()
+    pairs: list[tuple[str, str]] = []
+    for word in words:
+        key, sep, value = word.partition("=")
+        key = key.lower()
+        if not sep or not value:
+            raise SpecError(line, f"default: {word!r} is not key=value")
+        if key not in allowed:
+            raise SpecError(line, f"default: unknown keyword {key!r}{suggest(key, allowed)}")
+        pairs.append((key, value))
+    return family, pairs
 
 def _layer_statement(
     statement: LayerStatement,
@@ -423,6 +467,9 @@ def _layer_statement(
         context.name(statement.label, _join(prefix, statement.label), state)
         return state
     for index in range(1, count + 1):
+        before = context.work
+        if index > 1:
+            _spend(context, statement.line, _weight(statement))
         label = statement.label
         if label is not None and count > 1:
             label = f"{label}_{index}"
@@ -432,6 +479,8 @@ def _layer_statement(
             state = _apply_layer(text, label, statement.line, state, context, depth, prefix)
         if label is not None:
             context.name(label, _join(prefix, label), state)
+        if index == 2:
+            _check_work(context, statement.line, (context.work - before) * (count - 2))
     if count > 1:
         context.name(statement.label, _join(prefix, statement.label), state)
     return state
@@ -602,7 +651,8 @@ def _block_body(
         title = statement.label or f"repeat {count}"
         index = _open_group(context, title, kind, line, depth, path, state.shape)
         for iteration in range(1, count + 1):
-            before = len(context.rows)
+            before, work = len(context.rows), context.work
+            _spend(context, line, 1)
             inner_prefix = f"{path}_{iteration}" if path else None
             if len(statement.body) > 1:
                 sub = _open_group(context, f"#{iteration}", "iteration", line, depth + 1, inner_prefix, state.shape)
@@ -612,6 +662,7 @@ def _block_body(
                 state = _walk(statement.body, state, context, depth + 1, inner_prefix, env)
             if iteration == 1:
                 _check_rows(context, line, (len(context.rows) - before) * (count - 1))
+                _check_work(context, line, (context.work - work) * (count - 1))
         _close_group(context, index, state)
         return state
     if kind in ("group", "branch"):

@@ -34,7 +34,6 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import asdict, dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from .engine import Breakdown, Row
@@ -350,13 +349,20 @@ def _suggest(summary: dict[str, Any], row: str) -> str:
     return f" (did you mean {', '.join(_shown(key) for key in close)}?)" if close else ""
 
 
+def _fixed(numerator: int, denominator: int, places: int) -> str:
+    """``numerator / denominator`` rounded half-even to ``places`` decimals, with thousands
+    separators, in exact integer arithmetic (no precision limit, so no figure is too large)."""
+    quotient, remainder = divmod(abs(numerator) * 10**places, denominator)
+    if 2 * remainder > denominator or (2 * remainder == denominator and quotient % 2):
+        quotient += 1
+    whole, fraction = divmod(quotient, 10**places)
+    sign = "-" if numerator < 0 and quotient else ""
+    return f"{sign}{whole:,}" + (f".{fraction:0{places}d}" if places else "")
+
+
 def _scaled(value: int, scale: int, digits: str, default_places: int, strip: bool) -> str:
-    places = int(digits) if digits else default_places
-    if places > 6:
-        places = 6
-    quantum = Decimal(1).scaleb(-places)
-    scaled = (Decimal(value) / Decimal(scale)).quantize(quantum, rounding=ROUND_HALF_EVEN)
-    text = f"{scaled:,.{places}f}"
+    places = min(int(digits), 6) if digits else default_places
+    text = _fixed(value, scale, places)
     if strip and not digits and "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
@@ -388,8 +394,7 @@ def percent(value: int, total: int, digits: str = "") -> str:
     places = min(int(digits), 6) if digits else 1
     if not total:
         return "n/a"
-    share = (Decimal(value) * 100 / Decimal(total)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
-    return f"{share:.{places}f}%"
+    return f"{_fixed(value * 100, total, places).replace(',', '')}%"
 
 
 def resolve(summary: dict[str, Any], reference: Reference) -> str:

@@ -5,6 +5,14 @@ from __future__ import annotations
 MAX_ROWS = 250_000
 """Rows after expansion of ``repeat``, ``xN`` and user blocks."""
 
+MAX_WORK = 1_000_000
+"""Steps of work computing a spec may take: every statement executed counts one (a
+``default`` line too, though it makes no row), plus one per 100 characters of its text,
+one per row an ``xN`` makes beyond the first, and one per ``repeat`` iteration."""
+
+WORK_CHARS = 100
+"""Characters of a statement's text that count as one more step of work."""
+
 MAX_REPEAT = 100_000
 """The largest count a single ``repeat N:`` or ``xN`` accepts."""
 

@@ -19,6 +19,7 @@ Markdown markers inside fenced code blocks are ignored, so docs can show them.
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -64,14 +65,22 @@ def flavor_of(path: str) -> str:
     return "rst" if path.lower().endswith((".rst", ".rest")) else "markdown"
 
 
-def find_blocks(lines: list[str], flavor: str) -> list[Block]:
+def find_blocks(lines: list[str], flavor: str, errors: list[MarkerError] | None = None) -> list[Block]:
     """The marked blocks of a file's ``lines``; ``MarkerError`` for an unterminated,
-    nested or stray marker, or bad marker words."""
+    nested or stray marker, or bad marker words. With ``errors``, a stray end marker and
+    bad marker words are added to it instead (the block is left out) and the search goes
+    on, so one run can report every problem; the others still raise."""
     finder = _find_markdown if flavor == "markdown" else _find_rst
-    return finder([line.rstrip("\r\n").lstrip("\ufeff") for line in lines])
+    return finder([line.rstrip("\r\n").lstrip("\ufeff") for line in lines], errors)
 
 
-def _find_markdown(lines: list[str]) -> list[Block]:
+def _report(error: MarkerError, errors: list[MarkerError] | None) -> None:
+    if errors is None:
+        raise error
+    errors.append(error)
+
+
+def _find_markdown(lines: list[str], errors: list[MarkerError] | None = None) -> list[Block]:
     blocks: list[Block] = []
     fence: str | None = None
     index = 0
@@ -89,13 +98,12 @@ def _find_markdown(lines: list[str]) -> list[Block]:
             index += 1
             continue
         if _MD_END.match(text):
-            raise MarkerError(index + 1, "'<!-- end cnn-breakdown -->' without an opening marker")
+            _report(MarkerError(index + 1, "'<!-- end cnn-breakdown -->' without an opening marker"), errors)
         start = _MD_START.match(text)
         if start:
             header, body = _markdown_header(lines, index, start.group(1))
             end = _closing(lines, body, _MD_END, _MD_START, index, "<!-- end cnn-breakdown -->")
-            spec, options = parse_words(header, index + 1)
-            blocks.append(Block(index, body, end, spec, options))
+            _add_block(blocks, Block(index, body, end, ""), header, errors)
             index = end
         index += 1
     return blocks
@@ -116,13 +124,13 @@ def _markdown_header(lines: list[str], index: int, first: str) -> tuple[str, int
     return head, position + 1
 
 
-def _find_rst(lines: list[str]) -> list[Block]:
+def _find_rst(lines: list[str], errors: list[MarkerError] | None = None) -> list[Block]:
     blocks: list[Block] = []
     index = 0
     while index < len(lines):
         text = lines[index]
         if _RST_END.match(text):
-            raise MarkerError(index + 1, "'.. end cnn-breakdown-sync' without an opening marker")
+            _report(MarkerError(index + 1, "'.. end cnn-breakdown-sync' without an opening marker"), errors)
         start = _RST_START.match(text)
         if start:
             parts = [start.group(1)]
@@ -131,11 +139,20 @@ def _find_rst(lines: list[str]) -> list[Block]:
                 parts.append(lines[body])
                 body += 1
             end = _closing(lines, body, _RST_END, _RST_START, index, ".. end cnn-breakdown-sync")
-            spec, options = parse_words(" ".join(parts), index + 1)
-            blocks.append(Block(index, body, end, spec, options))
+            _add_block(blocks, Block(index, body, end, ""), " ".join(parts), errors)
             index = end
         index += 1
     return blocks
+
+
+def _add_block(blocks: list[Block], block: Block, words: str, errors: list[MarkerError] | None) -> None:
+    """Read the marker's ``words`` into ``block`` and keep it; report bad words instead."""
+    try:
+        block.spec, block.options = parse_words(words, block.line)
+    except MarkerError as error:
+        _report(error, errors)
+        return
+    blocks.append(block)
 
 
 def _closing(lines: list[str], body: int, end: re.Pattern[str], start: re.Pattern[str], opened: int, word: str) -> int:
@@ -164,7 +181,9 @@ def parse_words(text: str, line: int) -> tuple[str, dict[str, str | bool]]:
         if key == "no-totals" and not sep:
             key, value, sep = "totals", "no", "="
         if key not in FLAGS and key not in VALUED:
-            raise MarkerError(line, f"unknown marker option {key!r} (one of {', '.join(VALUED + FLAGS)}, no-totals)")
+            close = difflib.get_close_matches(key, [*VALUED, *FLAGS, "no-totals"], n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise MarkerError(line, f"unknown marker option {key!r} ({hint}one of {', '.join(VALUED + FLAGS)}, no-totals)")
         if key in options:
             raise MarkerError(line, f"marker option {key!r} is given twice")
         if not sep and key not in FLAGS:

@@ -5,8 +5,9 @@ directive with the same spec and options, so the page shows the computed table o
 document of the project and for one pulled in with MyST's ``{include}`` or reST's
 ``.. include::`` (the ``source-read`` and ``include-read`` events).
 
-Spec paths in markers are relative to the README; they are rewritten relative to the
-document that is being read, which is how the directive's ``:file:`` is resolved.
+Spec paths in markers are relative to the README as named (a symbolic link's own folder,
+as ``cnntable sync`` reads them); they are rewritten relative to the document that is
+being read, which is how the directive's ``:file:`` is resolved.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def _source_read(app: Sphinx, docname: str, source: list[str]) -> None:
 
 def _include_read(app: Sphinx, relative_path: Path, parent_docname: str, content: list[str]) -> None:
     docname = _current_docname(app) or parent_docname
-    included = Path(app.env.srcdir, relative_path).resolve()
+    included = Path(os.path.normpath(Path(app.env.srcdir, relative_path)))  # as named: symlinks not followed
     document_dir = Path(app.env.doc2path(docname)).parent
     content[0] = live_text(content[0], str(included), included.parent, document_dir, docname)
 

@@ -20,6 +20,7 @@ from dataclasses import asdict
 from typing import Any
 
 from .engine import Breakdown, Row
+from .render_text import json_safe
 from .units import nbytes
 
 
@@ -62,5 +63,6 @@ def _row(row: Row) -> dict[str, Any]:
 
 
 def render_json(breakdown: Breakdown, dtype: str = "float32") -> str:
-    """Indented JSON, ending in a newline; non-ASCII text is kept as is."""
-    return json.dumps(breakdown_dict(breakdown, dtype), indent=2, ensure_ascii=False) + "\n"
+    """Indented JSON, ending in a newline; non-ASCII text is kept as is, but every control
+    character is escaped (``json`` does C0; :func:`~.render_text.json_safe` DEL and C1)."""
+    return json_safe(json.dumps(breakdown_dict(breakdown, dtype), indent=2, ensure_ascii=False)) + "\n"

@@ -18,9 +18,27 @@ BOLD = "\x1b[1m"
 DIM = "\x1b[2m"
 CYAN = "\x1b[36m"
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_JSON_CONTROL = re.compile(r"[\x7f-\x9f]")
+_RST_ACTIVE = re.compile(r"([\\`*|:@<>\[\]]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 _MD_ACTIVE = re.compile(r"([\\`*\[\]<>|~&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
-_RST_ACTIVE = re.compile(r"([\\`*|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
-_RST_BLOCK_START = re.compile(r"^(?:[-+*#=~^\"'.]|\d+[.)]\s|\(\d+\)\s|[a-zA-Z][.)]\s)")
+_RST_ADORNMENT = re.compile(r"(\s*)(\\\\|[!-/:-@\[\]^_`{-~])(\2+\s*)")
+_ENUMERATOR = r"(?:\d+|[a-zA-Z]|[ivxlcdmIVXLCDM]+|#)"
+_RST_BLOCK_START = re.compile(rf"^(?:[-+*#=~^\"'.]|{_ENUMERATOR}[.)](?:\s|$)|\({_ENUMERATOR}\)(?:\s|$))")
+
+
+def safe(text: str) -> str:
+    """``text`` with each control character (C0, DEL, C1: ESC, BEL, CSI...) written as a
+    visible escape (``\\x1b``), so that text from a spec never drives a terminal."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def json_safe(text: str) -> str:
+    """JSON text with DEL and the C1 controls escaped (``\\u009b``) as well: ``json``
+    escapes only C0, and a terminal acts on C1 (U+009B is a CSI) too."""
+    return _JSON_CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def _name_column(table: Table) -> int | None:
@@ -33,13 +51,14 @@ def _name_column(table: Table) -> int | None:
 def render_text(table: Table, color: bool = False) -> str:
     """Aligned columns, numbers right-aligned, nested names indented two spaces per depth,
     and a totals footer. ``color`` adds ANSI escapes (bold header and groups, dim formulas)."""
-    grid = [[cell.text for cell in row.cells] for row in table.rows]
+    grid = [[safe(cell.text) for cell in row.cells] for row in table.rows]
+    headers = [safe(header) for header in table.headers]
     name = _name_column(table)
     if name is not None:
         for texts, row in zip(grid, table.rows):
             texts[name] = "  " * row.depth + texts[name]
     numeric = [column.numeric for column in table.columns]
-    widths = [len(header) for header in table.headers]
+    widths = [len(header) for header in headers]
     for texts in grid:
         widths = [max(width, len(text)) for width, text in zip(widths, texts)]
 
@@ -48,15 +67,16 @@ def render_text(table: Table, color: bool = False) -> str:
         return "  ".join(parts).rstrip()
 
     rule = "-" * len(line(["-" * w for w in widths]))
-    out = [_paint(line(table.headers), BOLD, color), rule]
+    out = [_paint(line(headers), BOLD, color), rule]
     for texts, row in zip(grid, table.rows):
         text = line(texts)
         out.append(_paint(text, BOLD + CYAN, color) if row.kind == "group" else text)
     if table.totals:
         out.append(rule)
-        label_width = max(len(total.label) for total in table.totals) + 1
-        for total in table.totals:
-            out.append(f"{_paint((total.label + ':').ljust(label_width), DIM, color)} {total.text}")
+        totals = [(safe(total.label), safe(total.text)) for total in table.totals]
+        label_width = max(len(label) for label, _ in totals) + 1
+        for label, value in totals:
+            out.append(f"{_paint((label + ':').ljust(label_width), DIM, color)} {value}")
     return "\n".join(out) + "\n"
 
 
@@ -67,7 +87,7 @@ def _paint(text: str, style: str, color: bool) -> str:
 def md_escape(text: str) -> str:
     """Backslash-escape the characters Markdown (or a GFM table) would act on; an
     underscore inside a word cannot emphasise, so ``conv1_1`` stays readable."""
-    return _MD_ACTIVE.sub(r"\\\1", text).replace("\n", " ")
+    return _MD_ACTIVE.sub(r"\\\1", safe(text.replace("\n", " ")))
 
 
 def render_markdown(table: Table) -> str:
@@ -90,10 +110,16 @@ def render_markdown(table: Table) -> str:
 
 
 def rst_escape(text: str) -> str:
-    """Escape inline markup, and a leading character that would open a list or section."""
-    text = _RST_ACTIVE.sub(r"\\\1", text.replace("\n", " "))
+    """Escape inline markup, roles, URIs and e-mail addresses (``:`` and ``@``, so nothing
+    is auto-linked: no ``javascript:``), and a leading character that would open a list or
+    section."""
+    text = _RST_ACTIVE.sub(r"\\\1", safe(text.replace("\n", " ")).strip(" "))
     if _RST_BLOCK_START.match(text):
         text = "\\" + text
+    adornment = _RST_ADORNMENT.fullmatch(text)
+    if adornment:  # "!!!!" or "\\\\" alone would be read as a transition or a title's line
+        head, unit, rest = adornment.group(1), adornment.group(2), adornment.group(3)
+        text = f"{head}{unit}\\ {rest}"
     return text
 
 
@@ -132,8 +158,8 @@ def render_csv(table: Table) -> str:
     sums of the columns, and the JSON format carries them)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*table.headers, "Depth"])
+    writer.writerow([*map(safe, table.headers), "Depth"])
     for row in table.rows:
-        values = [cell.text.replace(",", "") if cell.numeric else cell.text for cell in row.cells]
+        values = [cell.text.replace(",", "") if cell.numeric else safe(cell.text) for cell in row.cells]
         writer.writerow([*values, row.depth])
     return buffer.getvalue()

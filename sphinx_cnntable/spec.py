@@ -81,6 +81,17 @@ class Spec:
     statements: list[Statement]
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def lines(text: str) -> list[str]:
+    """``text``'s lines, split where an editor counts a new line: ``\\n``, ``\\r\\n``, ``\\r``.
+    Not ``str.splitlines``, which also splits at U+2028, U+0085, form feeds...: those
+    are whitespace inside a line, so error line numbers match the editor's."""
+    parts = _LINE_BREAK.split(text)
+    return parts[:-1] if parts and parts[-1] == "" else parts
+
+
 def parse(text: str) -> Spec:
     """Parse ``text``; raise :class:`SpecError` at the first line that cannot be read."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_SPEC_BYTES:
@@ -89,7 +100,7 @@ def parse(text: str) -> Spec:
     # Stack of (indent, body list, header); the root has indent -1 until fixed.
     stack: list[tuple[int, list[Statement], Statement | None]] = [(-1, root, None)]
     open_header: tuple[BlockStatement | DefineStatement, int] | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(lines(text), start=1):
         code = _strip_comment(raw)
         if not code.strip():
             continue

@@ -10,7 +10,7 @@ from sphinx.util import logging
 from sphinx.util.fileutil import copy_asset_file
 
 from . import chart, domain
-from .directive import CnnBreakdown
+from .directive import CnnBreakdown, absolute_file_roots
 from .readme import register_readme_hook
 from .render_nodes import (
     UnspanCells,
@@ -33,6 +33,8 @@ ENV_VERSION = 3  # 2: the cnn domain (summaries and citations for :cnn:); 3: eve
 def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
     """Register everything; nothing is kept in the environment, so -j is safe."""
     app.add_directive("cnn-breakdown", CnnBreakdown)
+    app.add_config_value("cnntable_file_roots", [], "env", types=frozenset({list, tuple}))
+    app.connect("config-inited", absolute_file_roots)
     plain = (passthrough, passthrough)
     app.add_node(
         formula_hint,

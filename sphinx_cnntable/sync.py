@@ -23,6 +23,7 @@ from .errors import SpecError
 from .limits import MAX_SPEC_BYTES
 from .markers import Block, MarkerError, find_blocks, flavor_of, split_lines
 from .outputs import render, request_from
+from .render_text import safe
 
 FENCED = ("text", "json", "csv")
 """Formats a block may use besides the file's own table format; shown as code."""
@@ -38,6 +39,8 @@ class Result:
     old: str
     new: str
     blocks: int
+    data: bytes = b""
+    """The file's bytes as read (``old`` encoded)."""
 
     @property
     def stale(self) -> bool:
@@ -83,29 +86,40 @@ def _fenced(text: str, language: str, flavor: str) -> str:
 
 def sync_text(text: str, path: str, base: str) -> tuple[str, int]:
     """``text`` with every marked block regenerated, and the number of blocks.
-    ``SyncError`` on the first problem (the caller then leaves the file alone)."""
+    ``SyncError`` lists every problem found, one ``FILE:LINE: message`` a line (the
+    caller then leaves the file alone)."""
     if "cnn-breakdown" not in text:
         return text, 0
     lines = split_lines(text)
     flavor = flavor_of(path)
+    marker_errors: list[MarkerError] = []
     try:
-        blocks = find_blocks(lines, flavor)
-    except MarkerError as error:
-        raise SyncError(f"{path}:{error.line}: {error.message}") from None
+        blocks = find_blocks(lines, flavor, marker_errors)
+    except MarkerError as error:  # the blocks' bounds are unknown: nothing more to check
+        marker_errors.append(error)
+        blocks = []
+    problems = [(error.line, f"{path}:{error.line}: {error.message}") for error in marker_errors]
     pieces: list[str] = []
     done = 0
     for block in blocks:
         header_end = lines[block.body - 1]
         eol = header_end[len(header_end.rstrip("\r\n")):] or "\n"
         pieces.append("".join(lines[done:block.body]))
-        pieces.append(generate(block, base, flavor, eol, path))
+        try:
+            pieces.append(generate(block, base, flavor, eol, path))
+        except SyncError as error:
+            problems.append((block.line, str(error)))
         done = block.end
+    if problems:
+        raise SyncError("\n".join(message for _, message in sorted(problems, key=lambda problem: problem[0])))
     pieces.append("".join(lines[done:]))
     return "".join(pieces), len(blocks)
 
 
 def sync_file(path: str) -> Result:
-    """Compute the synced text of ``path`` (nothing written)."""
+    """Compute the synced text of ``path`` (nothing written). Spec paths in its markers
+    are relative to the folder of ``path`` as named (a symbolic link's own folder, not
+    its target's)."""
     try:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -116,12 +130,40 @@ def sync_file(path: str) -> Result:
     except UnicodeDecodeError as error:
         raise SyncError(f"{path}: not UTF-8 (byte {error.start})") from None
     new, count = sync_text(text, path, os.path.dirname(os.path.abspath(path)))
-    return Result(path, text, new, count)
+    return Result(path, text, new, count, data)
 
 
-def atomic_write(path: str, data: bytes) -> None:
+class ChangedError(OSError):
+    """The file changed on disk between reading and replacing it."""
+
+
+def _temporary_name(target: str) -> re.Pattern[str]:
+    """The names :func:`atomic_write` gives its temporary files for ``target``
+    (``tempfile``'s 8 random characters between our prefix and suffix)."""
+    return re.compile(rf"\.{re.escape(os.path.basename(target))}\.[a-z0-9_]{{8}}\.tmp")
+
+
+def remove_stale_temporaries(path: str) -> list[str]:
+    """Delete the temporary files an interrupted :func:`atomic_write` of ``path`` left
+    (``.README.md.XXXXXXXX.tmp`` next to the file; ours only, by name); their paths."""
+    target = os.path.realpath(path)
+    folder = os.path.dirname(target)
+    pattern = _temporary_name(target)
+    removed = []
+    with suppress(OSError):
+        for entry in os.scandir(folder):
+            if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                with suppress(OSError):
+                    os.unlink(entry.path)
+                    removed.append(entry.path)
+    return removed
+
+
+def atomic_write(path: str, data: bytes, expected: bytes | None = None) -> None:
     """Replace ``path`` (or the file a symlink points to) by ``data`` atomically: a
-    temporary file in the same folder, fsync, then ``os.replace``."""
+    temporary file in the same folder, fsync, then ``os.replace``. With ``expected``
+    (the bytes read before), the file is read again just before the rename and left
+    alone, with :class:`ChangedError`, if someone changed it meanwhile."""
     target = os.path.realpath(path)
     folder = os.path.dirname(target)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
@@ -131,6 +173,10 @@ def atomic_write(path: str, data: bytes) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, os.stat(target).st_mode & 0o7777)
+        if expected is not None:
+            with open(target, "rb") as current:
+                if current.read() != expected:
+                    raise ChangedError(f"{path} changed while it was being synced")
         os.replace(temporary, target)
     except BaseException:
         with suppress(OSError):
@@ -148,7 +194,8 @@ def diff(result: Result) -> str:
     lines = difflib.unified_diff(
         split_lines(result.old), split_lines(result.new), f"a/{result.path}", f"b/{result.path}"
     )
-    return "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines)
+    # control characters (an ESC in the README itself) are shown, not sent to the terminal
+    return "".join(safe(line.rstrip("\r\n")) + (line[len(line.rstrip("\r\n")):] or "\n") for line in lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,11 +231,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 status = 1
                 continue
             try:
-                atomic_write(path, result.new.encode("utf-8"))
+                remove_stale_temporaries(path)
+                atomic_write(path, result.new.encode("utf-8"), expected=result.data)
+            except ChangedError:
+                raise SyncError(f"{path}: changed while being synced; nothing written (run cnntable sync again)") from None
             except OSError as error:
                 raise SyncError(f"{path}: cannot write: {error.strerror or error}") from None
             print(f"cnntable: updated {path}", file=sys.stderr)
         except SyncError as error:
-            print(error, file=sys.stderr)
+            print("\n".join(map(safe, str(error).split("\n"))), file=sys.stderr)
             status = 1
     return status

@@ -73,13 +73,19 @@ DEFAULT_COLUMNS = ("name", "shape", "activations", "params", "macs")
 
 
 def column_keys(text: str | Sequence[str]) -> list[str]:
-    """``"name, shape, params"`` -> keys; ``ValueError`` names an unknown column."""
+    """``"name, shape, params"`` -> keys; ``ValueError`` names an unknown column or one
+    given twice (under its name or an alias)."""
     words = text.replace(",", " ").split() if isinstance(text, str) else list(text)
-    keys = []
+    keys: list[str] = []
+    given: dict[str, str] = {}
     for word in words:
         key = COLUMN_ALIASES.get(word.lower(), word.lower())
         if key not in COLUMNS:
             raise ValueError(f"unknown column {word!r} (one of {', '.join(COLUMNS)})")
+        if key in given:
+            same = "" if given[key].lower() == word.lower() else f" (as {given[key]!r})"
+            raise ValueError(f"column {word!r} is given twice{same}")
+        given[key] = word
         keys.append(key)
     if not keys:
         raise ValueError("give at least one column")

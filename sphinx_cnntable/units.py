@@ -10,7 +10,7 @@ Byte figures are exact integers; MB = 10^6 bytes and MiB = 2^20 bytes.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 DTYPE_BITS: dict[str, int] = {
     "float64": 64,
@@ -68,13 +68,16 @@ def compact(value: int, precision: int = 2) -> str:
         return str(value)
     index = next(i for i, (scale, _) in enumerate(_SUFFIXES) if abs(value) >= scale)
     scale, suffix = _SUFFIXES[index]
-    scaled = Decimal(value) / Decimal(scale)
-    quantum = Decimal(1).scaleb(scaled.adjusted() - precision + 1)
-    rounded = scaled.quantize(quantum, rounding=ROUND_HALF_EVEN)
-    if abs(rounded) >= 1000 and index > 0:
-        rounded = (Decimal(value) / Decimal(_SUFFIXES[index - 1][0])).quantize(quantum.scaleb(-3), rounding=ROUND_HALF_EVEN)
-        suffix = _SUFFIXES[index - 1][1]
-    return f"{rounded.normalize():f}{suffix}"
+    with localcontext() as context:
+        # enough digits that dividing by a power of ten and rounding are exact at any size
+        context.prec = len(str(abs(value))) + precision + 20
+        scaled = Decimal(value) / Decimal(scale)
+        quantum = Decimal(1).scaleb(scaled.adjusted() - precision + 1)
+        rounded = scaled.quantize(quantum, rounding=ROUND_HALF_EVEN)
+        if abs(rounded) >= 1000 and index > 0:
+            rounded = (Decimal(value) / Decimal(_SUFFIXES[index - 1][0])).quantize(quantum.scaleb(-3), rounding=ROUND_HALF_EVEN)
+            suffix = _SUFFIXES[index - 1][1]
+        return f"{rounded.normalize():f}{suffix}"
 
 
 def number(value: int, style: str = "exact", precision: int = 2) -> str:

@@ -81,6 +81,9 @@ def test_html_has_inline_svg(make_app: Any, chart_src: Path) -> None:
     for svg in svgs:
         SafeET.fromstring(svg)
     assert '<div class="cnntable-chart">' in html
+    # regression: every chart was wrapped in two nested div.cnntable-chart
+    assert html.count('class="cnntable-chart"') == 2
+    assert re.findall(r'<div class="cnntable-chart">\s*<svg ', html) and '<div class="cnntable-chart"><div' not in html
     assert "<script>alert" not in html
     first = SafeET.fromstring(svgs[0])
     assert first.find(f"{SVG}title").text == 'VGG-16 <script>alert("caption")</script> & friends'

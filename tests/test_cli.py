@@ -279,3 +279,44 @@ def test_unicode_spec_and_output(tmp_path: Path) -> None:
     (tmp_path / "u.cnn").write_text(spec, encoding="utf-8")
     result = run(str(tmp_path / "u.cnn"), env={"PYTHONIOENCODING": "ascii", "LC_ALL": "C"})
     assert result.returncode == 0, result.stderr
+
+
+NASTY_SPEC = "input 8x8x3\ndefine b n=1:\n  relu\nb n=\x1b]0;pwned\x07\x1b[2J\x9b31m\x7f\nb n=javascript:alert(1)\nb n=me@example.com\n"
+CONTROLS = {chr(code) for code in [*range(0x00, 0x20), *range(0x7F, 0xA0)]} - {"\n"}
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "rst", "csv", "json"])
+def test_regression_control_characters_never_reach_the_terminal(fmt: str) -> None:
+    # ESC ] 0 ; ... BEL set the terminal's title and ESC [ 2 J cleared the screen
+    result = run("-", "--format", fmt, "--color", "never", stdin=NASTY_SPEC)
+    assert result.returncode == 0, result.stderr
+    assert not CONTROLS & set(result.stdout), sorted(CONTROLS & set(result.stdout))
+    shown = json.loads(result.stdout)["layers"][1]["name"] if fmt == "json" else result.stdout
+    assert "pwned" in shown
+
+
+def test_control_characters_are_shown_as_escapes() -> None:
+    text = run("-", "--color", "always", stdin=NASTY_SPEC).stdout
+    assert "b n=\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\x7f" in text
+    assert "\x1b[1m" in text  # our own colours still work
+    data = json.loads(run("-", "--format", "json", stdin=NASTY_SPEC).stdout)
+    assert data["layers"][1]["name"] == "b n=\x1b]0;pwned\x07\x1b[2J\x9b31m\x7f"  # JSON keeps the text exactly
+    error = run("-", stdin="input 8x8x3\nrelu\x1b[2J\n")
+    assert error.returncode == 1 and "\x1b" not in error.stderr and "\\x1b" in error.stderr
+
+
+def test_regression_rst_output_links_nothing() -> None:
+    from docutils.core import publish_doctree
+    from docutils import nodes
+
+    result = run("-", "--format", "rst", stdin=NASTY_SPEC)
+    assert result.returncode == 0
+    assert "javascript\\:alert(1)" in result.stdout
+    tree = publish_doctree(result.stdout, settings_overrides={"report_level": 2, "halt_level": 2})
+    assert not list(tree.findall(nodes.reference)) and not list(tree.findall(nodes.target))
+    assert "b n=javascript:alert(1)" in tree.astext() and "b n=me@example.com" in tree.astext()
+
+
+def test_regression_repeated_columns_are_refused() -> None:
+    result = run(str(VGG), "--columns", "name,params,name")
+    assert result.returncode == 2 and "column 'name' is given twice" in result.stderr

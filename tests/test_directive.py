@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -276,6 +277,8 @@ def test_flags_accept_yes_and_no(project) -> None:
         (":bias: maybe", ":bias: expected yes or no"),
         (":dtype: float7", ":dtype: unknown dtype"),
         (":columns: name, flops", ":columns: unknown column"),
+        (":columns: " + ", ".join(["name"] * 1000), ":columns: column 'name' is given twice"),  # was accepted
+        (":columns: name, shape, output", ":columns: column 'output' is given twice (as 'shape')"),
         (":numbers: roughly", ":numbers: unknown number format"),
         (":precision: 0", ":precision: expected a whole number from 1 to 20"),
         (":precision: two", ":precision: expected a whole number"),
@@ -436,6 +439,102 @@ def test_file_relative_to_the_document(project) -> None:
     assert _warnings(app) == []
     (table,) = read_tables(_html(app, "sub/page"))
     assert table.cell("fc-10", "Params") == "81,930"  # 16*16*32*10 + 10 (/ in :file: would be the source dir)
+
+
+SECRET = "input 8x8x3\nTOPSECRET-4f2a\nroot: x: 0\n"
+
+
+@pytest.fixture
+def outside(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder outside the test project's source folder and project (a sibling of it)."""
+    folder = tmp_path_factory.mktemp("outside")
+    (folder / "secret.cnn").write_text(SECRET, encoding="utf-8")
+    return folder
+
+
+def _secret_kept(app) -> bool:
+    text = app.warning.getvalue() + "".join(p.read_text(encoding="utf-8", errors="replace") for p in Path(app.outdir).rglob("*.html"))
+    return "TOPSECRET" in text or "'root'" in text
+
+
+def test_regression_file_outside_the_project_is_refused(project, outside: Path) -> None:
+    # :file: used to read any file, and its content came back in the warning and the HTML
+    src_to_secret = "../../" + outside.name + "/secret.cnn"  # tmp_path/src -> tmp_path's sibling
+    app = project(_directive(f":file: {src_to_secret}", spec=""), conf="keep_warnings = True\n")
+    (warning,) = _warnings(app)
+    assert warning.startswith(f"{Path(app.srcdir) / 'index.rst'}:4: WARNING: cnn-breakdown: spec file '../../{outside.name}/secret.cnn'")
+    assert "is outside the folders :file: may read" in warning and "cnntable_file_roots" in warning
+    assert warning.endswith("[cnntable.file]")
+    assert not _secret_kept(app)
+
+
+def test_regression_file_under_etc_is_refused(project) -> None:
+    app = project(_directive(":file: " + "../" * 40 + "etc/passwd", spec=""), conf="keep_warnings = True\n")
+    (warning,) = _warnings(app)
+    assert "etc/passwd' is outside the folders :file: may read" in warning
+    assert not _secret_kept(app)
+
+
+def test_file_symlink_out_of_the_project_is_refused(project, outside: Path, tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "net.cnn").symlink_to(outside / "secret.cnn")
+    app = project(_directive(":file: net.cnn", spec=""), conf="keep_warnings = True\n")
+    (warning,) = _warnings(app)
+    assert f"spec file 'net.cnn' ({outside / 'secret.cnn'}) is outside the folders :file: may read" in warning
+    assert not _secret_kept(app)
+
+
+def test_regression_file_symlink_loop_cannot_be_read(project, tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.cnn").symlink_to(tmp_path / "src" / "b.cnn")
+    (tmp_path / "src" / "b.cnn").symlink_to(tmp_path / "src" / "a.cnn")
+    app = project(_directive(":file: a.cnn", spec=""))
+    (warning,) = _warnings(app)
+    assert ":4: WARNING: cnn-breakdown: cannot read spec file 'a.cnn': " in warning
+    assert "report this bug" not in warning and warning.endswith("[cnntable.file]")
+
+
+def test_file_roots_widen_the_allowed_folders(project, outside: Path, tmp_path: Path) -> None:
+    (outside / "net.cnn").write_text(SMALL, encoding="utf-8")
+    conf = f"cnntable_file_roots = [{os.path.relpath(outside, tmp_path / 'src')!r}]\n"
+    app = project(_directive(f":file: ../../{outside.name}/net.cnn", spec=""), conf=conf)
+    assert _warnings(app) == []
+    assert _only_table(app).cell("fc-10", "Params") == "81,930"
+
+
+def test_file_from_the_project_above_the_source_folder(make_app, tmp_path: Path, outside: Path) -> None:
+    project_dir = tmp_path / "proj"
+    (project_dir / "docs").mkdir(parents=True)
+    (project_dir / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    (project_dir / "specs").mkdir()
+    (project_dir / "specs" / "net.cnn").write_text(SMALL, encoding="utf-8")
+    (project_dir / "docs" / "conf.py").write_text('extensions = ["sphinx_cnntable"]\n', encoding="utf-8")
+    page = _directive(":file: ../specs/net.cnn", spec="") + "\n" + _directive(f":file: ../../../{outside.name}/secret.cnn", spec="", title="Other")
+    (project_dir / "docs" / "index.rst").write_text(page, encoding="utf-8")
+    app = make_app("html", srcdir=project_dir / "docs", freshenv=True)
+    app.build()
+    (warning,) = _warnings(app)
+    assert f"secret.cnn' is outside the folders :file: may read ({project_dir / 'docs'}, {project_dir})" in warning
+    (table,) = [t for t in read_tables(_html(app)) if "cnntable" in t.classes]
+    assert table.cell("fc-10", "Params") == "81,930"
+
+
+def test_file_with_a_leading_slash_is_relative_to_the_source_folder(project) -> None:
+    text = "Page\n====\n\n.. toctree::\n\n   sub/page\n"
+    page = _directive(":file: /specs/net.cnn", spec="") + "\n" + _directive(":file: /../../../etc/passwd", spec="", title="Up")
+    app = project(text, files={"sub/page.rst": page, "specs/net.cnn": SMALL})
+    (warning,) = _warnings(app)
+    assert "sub/page.rst:12: WARNING: cnn-breakdown: spec file '../../../etc/passwd' is outside the folders" in warning
+    (table,) = [t for t in read_tables(_html(app, "sub/page")) if "cnntable" in t.classes]
+    assert table.cell("fc-10", "Params") == "81,930"
+
+
+def test_file_without_a_project_marker_reads_the_source_folder_only(project, tmp_path: Path) -> None:
+    # no .git, pyproject.toml... above the source folder: its parent (a home folder, /tmp) is not the project
+    (tmp_path / "next-door.cnn").write_text(SMALL, encoding="utf-8")
+    app = project(_directive(":file: ../next-door.cnn", spec=""))
+    (warning,) = _warnings(app)
+    assert f"spec file '../next-door.cnn' is outside the folders :file: may read ({tmp_path / 'src'})" in warning
 
 
 def test_editing_the_file_rebuilds_the_page(make_app, tmp_path: Path) -> None:

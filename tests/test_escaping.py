@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 from defusedxml import ElementTree
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from html_tables import ROOTS, read_tables
 
@@ -224,3 +226,28 @@ def test_latex_compiles_to_pdf(make_app: Any, tmp_path: Path) -> None:
     assert "body_x_120" in text and "Total params" in text and "70,426" in text
     assert "Net_1: 100% & #2 costs $5 {braces} ~tilde^caret \\backslash" in text
     assert "Formulas_% & # with user blocks {c}" in text and "MyST net_2 50% & #3 $ {x}" in text
+
+
+TEXT_CELLS = st.lists(
+    st.sampled_from([*"ab1_:@<>`*|[]\\/.-=()#!?'\" \u2003\x1b\x07\x9b", "javascript:", "http://", "www.", ".. ", "- "]), max_size=20
+).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(TEXT_CELLS)
+def test_rst_escape_is_plain_text_to_docutils(text: str) -> None:
+    """Any cell text, in the ``-f rst`` form, parses back to itself (control characters
+    shown as escapes) with no link, target, reference or message."""
+    from docutils import nodes
+    from docutils.core import publish_doctree
+
+    from sphinx_cnntable.render_text import rst_escape, safe
+
+    cell = rst_escape(text)
+    tree = publish_doctree(f"* - {cell}", settings_overrides={"report_level": 5})
+    markup = (nodes.reference, nodes.target, nodes.problematic, nodes.emphasis, nodes.strong, nodes.literal, nodes.transition)
+    assert not [node for node in tree.findall() if isinstance(node, markup)]
+    assert not [node for node in tree.findall(nodes.system_message) if node["level"] > 1]  # INFO: "so short"
+    for node in tree.findall(nodes.system_message):
+        node.parent.remove(node)
+    assert tree.astext().strip() == safe(text).strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,47 @@ def test_suggestions_resolve_and_never_repeat_the_input(name: str) -> None:
                 assert row.replace("/", ".") != wrong, message
                 resolve(summary, parse_reference(f"net/{row}:params"))  # each one resolves
     assert checked
+
+
+HUGE_FC = "fc: fc-1" + "0" * 28
+
+
+def _exact(numerator: int, denominator: int) -> str:
+    """The reference: the quotient to 2 decimals in a 100-digit decimal context."""
+    with localcontext() as context:
+        context.prec = 100
+        return f"{(Decimal(numerator) / Decimal(denominator)).quantize(Decimal('0.01')):,}"  # 10^28 outputs: 29 digits, within the engine's limit
+
+
+@pytest.mark.parametrize(
+    ("spec", "reference", "text"),
+    [
+        # 1*10^28 weights + 10^28 biases = 2*10^28; / 10^3 is exact
+        (f"input 1x1x1\n{HUGE_FC}", "big:params:K", "20,000,000,000,000,000,000,000,000"),
+        (f"input 1x1x1\n{HUGE_FC}", "big:macs:K", "10,000,000,000,000,000,000,000,000"),
+        (f"input 1x1x1\n{HUGE_FC}", "big:params:G3", "20,000,000,000,000,000,000.000"),
+        (f"input 1x1x1\n{HUGE_FC}", "big:params:T", "20,000,000,000,000,000"),
+        # 2*10^28 params * 4 bytes = 8*10^28 bytes; / 2^30 = 74505805969238281250000000000 / 1 (exactly .00)
+        (f"input 1x1x1\n{HUGE_FC}", "big:param_memory:GiB", "74,505,805,969,238,281,250.00 GiB"),
+        (f"input 1x1x1\n{HUGE_FC}", "big:param_memory:kB", "80,000,000,000,000,000,000,000,000.00 kB"),
+        (f"input 1x1x1\n{HUGE_FC}", "big/fc:params:percent6", "100.000000%"),
+        (f"input 1x1x1\n{HUGE_FC}", "big:params:compact", "20000000000000P"),
+        # 10^18 inputs into 10^28 outputs: 10^46 weights, 10^28 biases -> 46/47 digits
+        (f"input 1000000000x1000000000x1\n{HUGE_FC}", "big:params:M1", f"{10**40 + 10**22:,}.0"),
+        (f"input 1000000000x1000000000x1\n{HUGE_FC}", "big:param_memory:MiB", f"{_exact(4 * (10**46 + 10**28), 2**20)} MiB"),
+    ],
+)
+def test_regression_scaled_formats_of_huge_figures(spec: str, reference: str, text: str) -> None:
+    # decimal.InvalidOperation used to escape: a 28-digit context cannot quantize these
+    ref = parse_reference(reference)
+    summary = summarize(analyse(spec))
+    assert resolve(summary, ref) == text
+
+
+def test_formats_round_half_to_even_exactly() -> None:
+    summary = summarize(analyse("input 1x1x1\nfc-2500 bias=no\nfc-1 bias=no"))  # 2,500 + 2,500 params
+    assert resolve(summary, parse_reference("s:params:K0")) == "5"
+    summary = summarize(analyse("input 1x1x1\nfc-2500 bias=no"))
+    assert resolve(summary, parse_reference("s:params:K0")) == "2"  # 2.5 -> 2 (half to even)
+    summary = summarize(analyse("input 1x1x1\nfc-3500 bias=no"))
+    assert resolve(summary, parse_reference("s:params:K0")) == "4"  # 3.5 -> 4

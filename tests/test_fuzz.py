@@ -3,13 +3,17 @@ SpecError located on a line of the text. Any other exception is a bug."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sphinx_cnntable import figures
 from sphinx_cnntable.engine import analyse
 from sphinx_cnntable.errors import SpecError
+from sphinx_cnntable.figures import FORMATS, ROW_FIGURES, TOTAL_FIGURES, FigureError, Reference
 
 from checks import check_sums
 
@@ -117,3 +121,125 @@ def test_language_soup(text: str) -> None:
 def test_very_long_lines(chunk: str, length: int) -> None:
     check("input 8x8x3\n" + (chunk * (length // len(chunk) + 1))[:length])
     check("input 8x8x3\nconv3-" + (chunk * (length // len(chunk) + 1))[:length])
+
+
+BIG = ("9" * 30, "1" + "0" * 29, "123456789" * 3, "4294967296")
+FORMAT_NAMES = st.tuples(st.sampled_from([*FORMATS, "Exact", "mib", "COMPACT"]), st.sampled_from(("", "0", "1", "3", "6", "9"))).map(
+    "".join
+)
+
+
+@st.composite
+def big_specs(draw: st.DrawFn) -> str:
+    """Specs whose figures run to dozens of digits: inputs and layer widths near the limit."""
+    height, width = draw(st.sampled_from(("1", *BIG))), draw(st.sampled_from(("1", *BIG)))
+    layers = draw(st.lists(st.sampled_from(("fc-{}", "conv1-{}", "conv3-{} pad=1", "bn", "relu", "dwconv3 pad=1")), min_size=1, max_size=4))
+    return f"input {height}x{width}x1\n" + "\n".join(layer.format(draw(st.sampled_from(BIG))) for layer in layers)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated() | big_specs(), FORMAT_NAMES)
+def test_every_format_of_every_figure(text: str, fmt: str) -> None:
+    """Any spec the engine accepts, any figure, any format: a text or a FigureError."""
+    try:
+        summary = figures.summarize(analyse(text))
+    except SpecError:
+        return
+    try:
+        canonical = figures._format_name(fmt)
+    except FigureError:
+        return
+    references = [Reference("s", None, figure, canonical) for figure in TOTAL_FIGURES]
+    references += [Reference("s", row, figure, canonical) for row in list(summary["rows"])[:10] for figure in ROW_FIGURES]
+    for reference in references:
+        try:
+            figures._check_format(reference)
+        except FigureError:
+            continue
+        assert isinstance(figures.resolve(summary, reference), str)
+
+
+# ----------------------------------------------------------------------------- sync markers
+
+MARKER_WORDS = st.sampled_from([
+    "specs/tiny.cnn", "specs/missing.cnn", "columns=name,params", "colums=name", "columns=name,name", "fold", "fold=maybe",
+    "no-totals", "totals=no", "numbers=compact", "numbers=exact,params=compact", "numbers=", "precision=0",
+    "precision=3", "depth=1", "depth=-1", "format=json", "format=rst", "format=html", "input=4x4x3", "input=0",
+    "bias=no", "dtype=fp16", "dtype=fp99", "hide-empty", "formulas", "'", '"a b"', "=", "x=y", "\x1b[2J", "-->",
+])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(MARKER_WORDS, max_size=5), min_size=1, max_size=4), st.sampled_from(["README.md", "README.rst"]))
+def test_sync_marker_options(tmp_path: Path, blocks: list[list[str]], name: str) -> None:
+    """Any marker options: the synced text, or a SyncError naming FILE:LINE for each problem."""
+    from sphinx_cnntable import sync
+
+    (tmp_path / "specs").mkdir(exist_ok=True)
+    (tmp_path / "specs" / "tiny.cnn").write_text("input 8x8x3\nconv3-4\nfc-2\n", encoding="utf-8")
+    rst = name.endswith(".rst")
+    start, end = (".. cnn-breakdown-sync: {}", ".. end cnn-breakdown-sync") if rst else ("<!-- cnn-breakdown: {} -->", "<!-- end cnn-breakdown -->")
+    text = "".join(f"{start.format(' '.join(words))}\nSTALE-BODY\n{end}\n\n" for words in blocks)
+    try:
+        new, count = sync.sync_text(text, str(tmp_path / name), str(tmp_path))
+    except sync.SyncError as error:
+        for line in str(error).splitlines():
+            assert line.startswith(f"{tmp_path / name}:"), line
+            assert line.split(":", 2)[1].isdigit(), line
+        return
+    assert count == len(blocks) and "STALE-BODY" not in new
+
+
+# ----------------------------------------------------------------------------- directive options, role formats
+
+OPTION_VALUES = {
+    "input": ["4x4x3", "0", "x", "99999999999999999999999999999999", "1x1x1"],
+    "bias": ["", "yes", "no", "maybe"],
+    "dtype": ["fp16", "int4", "fp99", ""],
+    "columns": ["name, params", "name,name", "flops", "", "rf, memory, macs"],
+    "formulas": ["", "no", "please"],
+    "numbers": ["compact", "exact, params=compact", "params=", "weird"],
+    "precision": ["1", "0", "21", "x"],
+    "fold": ["", "yes", "2"],
+    "hide-empty": [""],
+    "depth": ["1", "0", "-1", "99"],
+    "no-totals": ["", "no"],
+    "chart": ["params", "params, macs, memory", "bogus", ""],
+    "chart-scale": ["log", "linear", "cubic"],
+    "class": ["wide", "!!", ""],
+    "name": ["net", "a b", ""],
+}
+DIRECTIVE_SPECS = ["input 8x8x3\nconv3-4\nfc-2", "input 4x4x3\nconv9-4 pad=0", "input 8x8x3\nrelu\u2028x\nbogus",
+                   "input 1x1x1\nfc-" + "9" * 29, ""]
+ROLE_FORMATS = st.tuples(
+    st.sampled_from(["params", "macs", "activation_memory", "param_memory", "output_shape", "bogus"]),
+    st.sampled_from(["", ":K", ":G3", ":T6", ":compact", ":compact9", ":percent6", ":MiB", ":GiB3", ":kB", ":raw", ":zz"]),
+).map("".join)
+
+
+@st.composite
+def directives(draw: st.DrawFn) -> str:
+    names = draw(st.lists(st.sampled_from(sorted(OPTION_VALUES)), unique=True, max_size=5))
+    options = "".join(f"   :{name}: {draw(st.sampled_from(OPTION_VALUES[name]))}\n".replace(" \n", "\n") for name in names)
+    spec = draw(st.sampled_from(DIRECTIVE_SPECS))
+    body = "".join(f"   {line}\n" for line in spec.splitlines())
+    return f".. cnn-breakdown:: Fuzzed\n{options}\n{body}\n"
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(directives(), min_size=1, max_size=12), st.lists(ROLE_FORMATS, max_size=12))
+def test_directive_options_and_role_formats_in_a_build(make_app: Any, tmp_path_factory: Any, pages: list[str],
+                                                       roles: list[str]) -> None:
+    """Any options on any spec, any figure in any format: the build finishes, and every
+    problem is one located cnntable warning, never an internal error."""
+    srcdir = tmp_path_factory.mktemp("fuzz")
+    (srcdir / "conf.py").write_text('extensions = ["sphinx_cnntable"]\nkeep_warnings = True\n', encoding="utf-8")
+    cites = "".join(f":cnn:`net:{reference}` and :cnn:`net/fc-2:{reference}`\n\n" for reference in roles)
+    (srcdir / "index.rst").write_text("Fuzz\n====\n\n" + "\n".join(pages) + "\n" + cites, encoding="utf-8")
+    app = make_app("html", srcdir=srcdir, freshenv=True)
+    app.build()
+    app.cleanup()
+    for line in app.warning.getvalue().splitlines():
+        if "WARNING" in line or "ERROR" in line:
+            assert "please report" not in line and "Traceback" not in line, line
+            assert re.search(r"index\.rst:\d+: (WARNING|ERROR)", line), line

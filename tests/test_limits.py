@@ -15,6 +15,8 @@ from sphinx_cnntable.limits import (
     MAX_REPEAT,
     MAX_ROWS,
     MAX_SPEC_BYTES,
+    MAX_WORK,
+    WORK_CHARS,
 )
 
 
@@ -36,6 +38,72 @@ def layers_applied(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(engine, "_apply_layer", counting)
     return applied
+
+
+@pytest.fixture
+def defaults_run(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many ``default`` lines the engine runs; fails (instead of hanging) past 2 * MAX_WORK."""
+    runs = [0]
+    original = engine._default
+
+    def counting(*args: object) -> None:
+        runs[0] += 1
+        assert runs[0] <= 2 * MAX_WORK, "the engine ran away: default lines are not counted as work"
+        original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "_default", counting)
+    return runs
+
+
+WORK_MESSAGE = f"the spec takes more than {MAX_WORK:,} steps to compute (the limit; every statement run counts)"
+
+
+def test_regression_statements_that_make_no_row_count_as_work(defaults_run: list[int]) -> None:
+    # the row limit never saw these: 10^10 default lines used to run for ever
+    error = error_of("input 8x8x3\nrepeat 100000:\n  repeat 100000:\n    default bias=no\nrelu")
+    assert (error.line, error.message) == (2, WORK_MESSAGE)
+    assert defaults_run[0] == 100_000  # refused after the first outer iteration showed the cost
+
+
+def test_regression_thirty_nested_repeats_are_bounded(defaults_run: list[int]) -> None:
+    # the issue's Sphinx case: 30 levels ran for over a minute
+    nested = "".join("  " * level + "repeat 100000:\n" for level in range(30))
+    error = error_of("input 8x8x3\n" + nested + "  " * 30 + "default bias=no\nrelu")
+    assert (error.line, error.message) == (30, WORK_MESSAGE)  # the 29th level, after one run of the 30th
+    assert defaults_run[0] == 100_000
+    nested = "".join("  " * level + "repeat 2:\n" for level in range(30))
+    error = error_of("input 8x8x3\n" + nested + "  " * 30 + "default bias=no\nrelu")
+    assert 2 <= error.line <= 31
+    assert defaults_run[0] <= 100_000 + MAX_WORK // 2  # each default costs 2 steps with its iteration
+
+
+def test_regression_user_blocks_of_defaults_are_bounded(defaults_run: list[int]) -> None:
+    error = error_of("input 8x8x3\ndefine a:\n  default bias=no\n  default bias=yes\ndefine b:\n  a x 1000\nb x 1000")
+    assert (error.line, error.message) == (7, WORK_MESSAGE)
+    assert defaults_run[0] <= 2 * 2000  # refused after the second call showed the cost
+
+
+def test_work_limit_is_exact() -> None:
+    # steps: 1 (outer repeat) + A * (1 iteration + 1 inner repeat + 999 * (1 iteration + 1 default)) + 1 (relu)
+    assert len(analyse("input 8x8x3\nrepeat 499:\n  repeat 999:\n    default bias=no\nrelu").rows) == 1 + 1 + 499 + 1
+    error = error_of("input 8x8x3\nrepeat 500:\n  repeat 999:\n    default bias=no\nrelu")
+    assert (error.line, error.message) == (2, WORK_MESSAGE)
+
+
+def test_long_lines_count_by_their_length(defaults_run: list[int]) -> None:
+    line = "default " + " ".join(["bias=no"] * 1200)  # 9,607 characters: 97 steps a run
+    error = error_of("input 8x8x3\nrepeat 100000:\n  " + line + "\nrelu")
+    assert (error.line, error.message) == (2, WORK_MESSAGE)
+    assert defaults_run[0] == 1
+    steps = 1 + len(line) // WORK_CHARS
+    assert len(analyse("input 8x8x3\nrepeat 10000:\n  " + line + "\nrelu").rows) == 3
+    assert 1 + 10_000 * (1 + steps) + 1 <= MAX_WORK
+
+
+def test_largest_legitimate_expansions_compute(layers_applied: list[str]) -> None:
+    assert len(analyse(f"input 8x8x3\nrepeat {MAX_REPEAT}:\n  relu").rows) == MAX_REPEAT + 2
+    assert len(analyse(f"input 8x8x3\nrelu x {MAX_REPEAT}").rows) == MAX_REPEAT + 1
+    assert len(layers_applied) == 2 * MAX_REPEAT
 
 
 def test_huge_repeat_is_refused_before_any_layer_runs(layers_applied: list[str]) -> None:

@@ -188,3 +188,30 @@ def test_unknown_references_warn_at_their_line(make_app: Any, tmp_path: Path) ->
     html = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
     for text in ("nosuch:params", "tiny/nosuch:params", "tiny:bogus", "tiny:params:zz", "tiny:params:MiB"):
         assert re.search(r'<code class="[^"]*cnn-unresolved[^"]*"><span class="pre">' + re.escape(text), html), text
+
+
+def test_regression_scaled_formats_of_huge_figures_build(project: Any) -> None:
+    # decimal.InvalidOperation in figures._scaled used to abort the whole build
+    fc = "fc-1" + "0" * 28
+    formats = ("params:K", "macs:K", "params:G", "params:T", "param_memory:GiB", "param_memory:MiB", "param_memory:kB")
+    roles = "\n\n".join(f":cnn:`big:{reference}`" for reference in formats)
+    app = project(f"""
+        .. cnn-breakdown::
+           :name: big
+
+           input 1000000000x1000000000x1
+           {fc}
+
+        {roles}
+        """)
+    assert "cnntable." not in _warnings(app), _warnings(app)
+    params = 10**18 * 10**28 + 10**28
+    assert _figures(app, "index") == [
+        f"{params // 10**3:,}",
+        f"{10**46 // 10**3:,}",
+        f"{params // 10**9:,}",
+        f"{params // 10**12:,}",
+        f"{4 * params // 2**30:,}.{(4 * params % 2**30 * 100 + 2**29) // 2**30:02d} GiB",
+        f"{4 * params // 2**20:,}.{(4 * params % 2**20 * 100 + 2**19) // 2**20:02d} MiB",
+        f"{4 * params // 10**3:,}.00 kB",
+    ]

@@ -226,3 +226,18 @@ def test_only_dropout_and_lrn_take_their_keywords() -> None:
     with pytest.raises(SpecError, match="lrn needs an HxWxC input"):
         analyse("input 784\nlrn size=3")
     assert analyse("input 8x8x3\ndropout p=0.5\nlrn size=3").totals.activations == 3 * 8 * 8 * 3
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0c", "\x1c"])
+def test_regression_line_numbers_count_only_real_line_breaks(separator: str) -> None:
+    # str.splitlines() breaks at U+2028 and friends, which editors do not: errors came a line late
+    with pytest.raises(SpecError) as info:
+        analyse(f"input 8x8x3\nrelu {separator}\nbogus\n")
+    assert info.value.line == 3 and info.value.message == "unknown layer 'bogus'"
+
+
+def test_line_breaks_an_editor_counts() -> None:
+    for text in ("input 8x8x3\r\nrelu\r\nbogus", "input 8x8x3\rrelu\rbogus", "input 8x8x3\nrelu\nbogus\n"):
+        with pytest.raises(SpecError) as info:
+            analyse(text)
+        assert info.value.line == 3

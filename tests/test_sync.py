@@ -216,3 +216,85 @@ def test_docs_show_markers_without_triggering_them() -> None:
     text = (docs / "readmes.md").read_text(encoding="utf-8")
     assert "<!-- cnn-breakdown:" in text
     assert find_blocks(split_lines(text), "markdown") == []
+
+
+def test_regression_every_problem_of_a_file_in_one_run(readme_dir: Path) -> None:
+    # one problem per run used to take four runs to find four problems
+    (readme_dir / "specs" / "bad.cnn").write_text("input 4x4x3\nconv3-4\nconv9-4 pad=0\n", encoding="utf-8")
+    source = (
+        "# T\n"
+        "<!-- cnn-breakdown: specs/tiny.cnn colums=name -->\n<!-- end cnn-breakdown -->\n"  # 2
+        "<!-- cnn-breakdown: specs/missing.cnn -->\n<!-- end cnn-breakdown -->\n"  # 4
+        "<!-- cnn-breakdown: specs/tiny.cnn -->\n<!-- end cnn-breakdown -->\n"  # 6: fine
+        "<!-- end cnn-breakdown -->\n"  # 8
+        "<!-- cnn-breakdown: specs/bad.cnn -->\n<!-- end cnn-breakdown -->\n"  # 9
+        "<!-- cnn-breakdown: specs/tiny.cnn numbrs=compact fold -->\n<!-- end cnn-breakdown -->\n"  # 11
+    )
+    (readme_dir / "README.md").write_text(source, encoding="utf-8", newline="")
+    for args in (("sync",), ("sync", "--check")):
+        result = cnntable(*args, "README.md", cwd=readme_dir)
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == [
+            "README.md:2: unknown marker option 'colums' (did you mean 'columns'? one of format, input, bias, dtype, "
+            "columns, numbers, precision, depth, formulas, fold, hide-empty, totals, no-totals)",
+            "README.md:4: cannot read specs/missing.cnn: No such file or directory",
+            "README.md:8: '<!-- end cnn-breakdown -->' without an opening marker",
+            "README.md:9: specs/bad.cnn:3: conv9-4: kernel 9x9 is larger than the padded input 4x4",
+            "README.md:11: unknown marker option 'numbrs' (did you mean 'numbers'? one of format, input, bias, dtype, "
+            "columns, numbers, precision, depth, formulas, fold, hide-empty, totals, no-totals)",
+        ], result.stderr
+        assert (readme_dir / "README.md").read_bytes() == source.encode("utf-8")
+
+
+def test_regression_edit_during_sync_is_not_overwritten(readme_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # an edit made while sync ran was silently overwritten
+    edited = README.replace("Middle", "Edited meanwhile").encode("utf-8")
+    original_render = sync.render
+
+    def render_while_someone_edits(*args: object, **kwargs: object) -> str:
+        (readme_dir / "README.md").write_bytes(edited)
+        return original_render(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sync, "render", render_while_someone_edits)
+    monkeypatch.chdir(readme_dir)
+    assert sync.main(["README.md"]) == 1
+    assert capsys.readouterr().err == "README.md: changed while being synced; nothing written (run cnntable sync again)\n"
+    assert (readme_dir / "README.md").read_bytes() == edited
+    assert sorted(os.listdir(readme_dir)) == ["README.md", "specs"]
+    monkeypatch.setattr(sync, "render", original_render)
+    assert sync.main(["README.md"]) == 0 and b"Edited meanwhile" in (readme_dir / "README.md").read_bytes()
+
+
+def test_regression_stale_temporary_files_are_cleaned(readme_dir: Path) -> None:
+    # kill -9 during a sync left .README.md.*.tmp files behind for ever
+    ours = [".README.md.k3j_a9z0.tmp", ".README.md.00000000.tmp"]
+    others = [".README.md.tmp", ".README.md.toolong123.tmp", ".OTHER.md.k3j_a9z0.tmp", "notes.tmp"]
+    for name in ours + others:
+        (readme_dir / name).write_text("half-written", encoding="utf-8")
+    check = cnntable("sync", "--check", "README.md", cwd=readme_dir)
+    assert check.returncode == 1 and all((readme_dir / name).exists() for name in ours)  # --check writes nothing
+    assert cnntable("sync", "README.md", cwd=readme_dir).returncode == 0
+    assert sorted(os.listdir(readme_dir)) == sorted(["README.md", "specs", *others])
+
+
+def test_symlinked_readme_resolves_specs_from_the_name_given(readme_dir: Path) -> None:
+    """The rule: spec paths are relative to the file as named on the command line. A link
+    README.md -> docs/README.md with specs/ next to the link syncs through the link (and
+    writes the target); the target named directly looks for docs/specs/."""
+    (readme_dir / "docs").mkdir()
+    (readme_dir / "README.md").rename(readme_dir / "docs" / "README.md")
+    (readme_dir / "README.md").symlink_to(Path("docs") / "README.md")
+    direct = cnntable("sync", "docs/README.md", cwd=readme_dir)
+    assert direct.returncode == 1 and "docs/README.md:4: cannot read specs/vgg16.cnn" in direct.stderr
+    assert cnntable("sync", "README.md", cwd=readme_dir).returncode == 0
+    assert (readme_dir / "README.md").is_symlink()
+    assert "stale text" not in (readme_dir / "docs" / "README.md").read_text(encoding="utf-8")
+
+
+def test_check_diff_shows_control_characters(readme_dir: Path) -> None:
+    text = README.replace("stale text", "stale \x1b]0;pwned\x07 text")
+    (readme_dir / "README.md").write_bytes(text.encode("utf-8"))
+    result = cnntable("sync", "--check", "README.md", cwd=readme_dir)
+    assert result.returncode == 1 and "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "-stale \\x1b]0;pwned\\x07 text\n" in result.stdout

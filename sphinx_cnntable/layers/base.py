@@ -183,8 +183,14 @@ def register(cls: type[LayerType]) -> type[LayerType]:
     return cls
 
 
+_KEYWORDS: list[tuple[int, frozenset[str]]] = []
+
+
 def known_keywords() -> frozenset[str]:
-    return frozenset().union(*(cls.keywords for cls in REGISTRY))
+    """Every ``key=value`` keyword a registered layer type accepts (recomputed when one registers)."""
+    if not _KEYWORDS or _KEYWORDS[0][0] != len(REGISTRY):
+        _KEYWORDS[:] = [(len(REGISTRY), frozenset().union(*(cls.keywords for cls in REGISTRY)))]
+    return _KEYWORDS[0][1]
 
 
 def known_names() -> tuple[str, ...]:
