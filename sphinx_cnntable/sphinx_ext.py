@@ -27,12 +27,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 CSS_FILE = "cnntable.css"
-ENV_VERSION = 2  # 2: the cnn domain (breakdown summaries and citations for :cnn:)
+ENV_VERSION = 3  # 2: the cnn domain (summaries and citations for :cnn:); 3: every claimant of a name
+MAX_ROWS = 5_000
+"""Default of ``cnntable_max_rows``: the most rows a table draws (see the directive's docs)."""
 
 
 def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
     """Register everything; nothing is kept in the environment, so -j is safe."""
     app.add_directive("cnn-breakdown", CnnBreakdown)
+    app.add_config_value("cnntable_max_rows", MAX_ROWS, "env", types=(int, type(None)))
     plain = (passthrough, passthrough)
     app.add_node(
         formula_hint,
