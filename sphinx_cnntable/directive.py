@@ -105,8 +105,10 @@ class CnnBreakdown(SphinxDirective):
         was folded to a depth (and a note under it for the reader), a located warning
         (subtype ``rows``) when even depth 1 had too many rows and the middle ones were
         elided. Figures and totals stay exact either way."""
-        over = f"{table.full_rows:,} rows, over cnntable_max_rows = {self._max_rows():,}"
         notes: list[nodes.Node] = []
+        if table.folded_depth is None and not table.elided:
+            return notes
+        over = f"{table.full_rows:,} rows, over cnntable_max_rows = {self._max_rows() or 0:,}"
         if table.folded_depth is not None:
             logger.info(
                 "cnn-breakdown: %s: drawn to depth %d (deeper rows folded into their group rows)",
