@@ -1,13 +1,14 @@
 """A Sphinx build of one huge table: time and peak memory, with and without the row limit.
 
-Run: ``/work/venv/bin/python benchmarks/huge_table.py [--layers 100000] [--flat] [--no-limit]``
+Run: ``/work/venv/bin/python benchmarks/huge_table.py [--layers 100000] [--flat] [--no-limit] [--max-rows N]``
 
 Writes a one-page project whose page holds ``repeat N: relu`` (``--flat``: ``N`` relu
 lines written out) in a ``cnn-breakdown`` with ``:name:`` and a ``:cnn:`` citation,
 and builds it with ``python -m sphinx -b html -q`` as a whole process in a fresh
 wrapper process that reads the child's peak resident set size from
 ``getrusage(RUSAGE_CHILDREN).ru_maxrss``. First with the default ``cnntable_max_rows``
-(the table folds to a depth that fits, or elides its middle rows), then, with
+(the table folds to a depth that fits, or elides its middle rows; ``--max-rows``
+sets another value), then, with
 ``--no-limit``, with ``cnntable_max_rows = None`` (every row drawn: what every build did
 before the limit existed). Prints the wall time, the peak RSS, the size of the page and
 the number of table rows in it, and whether the limited build met < 30 s and < 1 GB.
@@ -62,16 +63,18 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=100_000)
     parser.add_argument("--flat", action="store_true", help="relu lines written out (no repeat)")
     parser.add_argument("--no-limit", action="store_true", help="also build with cnntable_max_rows = None")
+    parser.add_argument("--max-rows", type=int, help="cnntable_max_rows for the first build (default: its default)")
     args = parser.parse_args()
     shape = "flat" if args.flat else "repeat"
-    runs = [("default limit", "")] + ([("no limit", "None")] if args.no_limit else [])
+    first = ("default limit", "") if args.max_rows is None else (f"limit {args.max_rows:,}", str(args.max_rows))
+    runs = [first] + ([("no limit", "None")] if args.no_limit else [])
     for label, limit in runs:
         result = build(args.layers, args.flat, limit)
         seconds, mib = float(result["seconds"]), int(result["rss_kib"]) / 1024  # type: ignore[arg-type]
         verdict = "yes" if seconds < 30 and mib < 1024 else "NO"
         print(f"{shape} {args.layers:,} relu, {label:13}: {seconds:7.2f} s, peak RSS {mib:7.1f} MiB, "
               f"page {int(result['html_bytes']) / 1024:9.1f} KiB, {result['rows']:,} table rows"  # type: ignore[arg-type]
-              f"{'' if limit else f'; < 30 s and < 1 GB: {verdict}'}")
+              f"{'' if limit == 'None' else f'; < 30 s and < 1 GB: {verdict}'}")
         if result["rc"]:
             print(f"  exit status {result['rc']}: {result['stderr']}")
 

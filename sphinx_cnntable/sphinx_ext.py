@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 CSS_FILE = "cnntable.css"
 ENV_VERSION = 3  # 2: the cnn domain (summaries and citations for :cnn:); 3: every claimant of a name
-MAX_ROWS = 5_000
+MAX_ROWS = 2_000
 """Default of ``cnntable_max_rows``: the most rows a table draws (see the directive's docs)."""
 
 

@@ -136,6 +136,6 @@ def test_hundred_thousand_rows_build_quickly(project: Any, flat: bool) -> None:
     app = project(_page(spec))
     seconds = time.perf_counter() - start
     (table,) = read_tables(_html(app))
-    assert len(table.layers) == (5_000 if flat else 2)
+    assert len(table.layers) == (2_000 if flat else 2)
     assert table.totals["Activations (elements, input included)"] == f"{192 * 100_001:,}"
     assert seconds < 60, seconds  # generous: a shared machine; about 10 s when idle

@@ -278,10 +278,15 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
 # --- statements ----------------------------------------------------------------
 
 
+class TooBig(Exception):
+    """A tensor over ``translate``'s ``max_elements``: the spec is not built."""
+
+
 class _Builder:
-    def __init__(self, defines: dict[str, DefineStatement]) -> None:
+    def __init__(self, defines: dict[str, DefineStatement], max_elements: int | None = None) -> None:
         self.defines = defines
         self.defaults: dict[str, dict[str, str]] = {}
+        self.max_elements = max_elements
 
     def walk(self, statements: list[Statement], x: torch.Tensor, env: dict[str, int]) -> tuple[list[nn.Module], torch.Tensor]:
         items: list[nn.Module] = []
@@ -290,6 +295,8 @@ class _Builder:
                 text = substitute(statement.text, env)
                 count = 1 if statement.count is None else int(substitute(statement.count, env))
                 for _ in range(count):
+                    if self.max_elements is not None and x.numel() > self.max_elements:
+                        raise TooBig(f"{x.numel():,} elements before {text!r}")
                     head = text.split()[0].lower()
                     if head in self.defines:
                         module, x = self.call(text, x)
@@ -353,14 +360,16 @@ class _Builder:
         return Seq(items), x
 
 
-def translate(text: str) -> Net:
+def translate(text: str, max_elements: int | None = None) -> Net:
+    """The PyTorch network for ``text``; with ``max_elements``, :class:`TooBig` before a
+    layer whose input holds more (for specs the engine cannot price: it refuses them)."""
     spec = parse(text)
     defines = {s.name: s for s in spec.statements if isinstance(s, DefineStatement)}
     body = [s for s in spec.statements if not isinstance(s, DefineStatement)]
     assert isinstance(body[0], InputStatement)
     shape = tuple(int(p) for p in body[0].dims.lower().split("x"))
     x = torch.zeros(1, *to_torch(shape))
-    items, _ = _Builder(defines).walk(body[1:], x, {})
+    items, _ = _Builder(defines, max_elements).walk(body[1:], x, {})
     return Net(Seq(items).eval(), shape)
 
 
