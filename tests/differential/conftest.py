@@ -50,8 +50,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.torch)
 
 
-def pytest_report_header() -> str:
+def _seed_line() -> str:
     return f"differential tests: CNNTABLE_TORCH_SEED={SEED}, memory cap {MEMORY_CAP_BYTES // 2**20:,} MiB (RLIMIT_AS)"
+
+
+def pytest_report_header() -> str:
+    return _seed_line()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The seed again at the end, also under ``-q`` (which hides the header)."""
+    terminalreporter.write_line(_seed_line())
 
 
 @pytest.hookimpl(wrapper=True)
