@@ -3,6 +3,7 @@ domain, the chart node, the README marker hook, and the stylesheet."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +87,12 @@ def _copy_stylesheet(app: Sphinx, exception: Exception | None) -> None:
     """Copy ``cnntable.css`` into ``_static`` after a successful HTML build.
 
     Copying here, rather than adding to ``html_static_path``, leaves the configuration
-    untouched, so an unchanged project rebuilds nothing.
+    untouched, so an unchanged project rebuilds nothing. The copy overwrites the one an
+    older version left (Sphinx 7.4+ would otherwise warn and keep the old file).
     """
     if exception is None and app.builder.format == "html":
-        copy_asset_file(STATIC / CSS_FILE, Path(app.outdir) / "_static")
+        target = Path(app.outdir) / "_static"
+        if "force" in inspect.signature(copy_asset_file).parameters:  # Sphinx 7.4+: a new version's CSS replaces the old
+            copy_asset_file(STATIC / CSS_FILE, target, force=True)
+        else:
+            copy_asset_file(STATIC / CSS_FILE, target)
