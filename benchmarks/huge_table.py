@@ -71,9 +71,10 @@ def main() -> None:
     for label, limit in runs:
         result = build(args.layers, args.flat, limit)
         seconds, mib = float(result["seconds"]), int(result["rss_kib"]) / 1024  # type: ignore[arg-type]
+        kib, rows = int(result["html_bytes"]) / 1024, int(result["rows"])  # type: ignore[arg-type]
         verdict = "yes" if seconds < 30 and mib < 1024 else "NO"
         print(f"{shape} {args.layers:,} relu, {label:13}: {seconds:7.2f} s, peak RSS {mib:7.1f} MiB, "
-              f"page {int(result['html_bytes']) / 1024:9.1f} KiB, {result['rows']:,} table rows"  # type: ignore[arg-type]
+              f"page {kib:9.1f} KiB, {rows:,} table rows"
               f"{'' if limit == 'None' else f'; < 30 s and < 1 GB: {verdict}'}")
         if result["rc"]:
             print(f"  exit status {result['rc']}: {result['stderr']}")

@@ -92,7 +92,7 @@ def _copy_stylesheet(app: Sphinx, exception: Exception | None) -> None:
     """
     if exception is None and app.builder.format == "html":
         target = Path(app.outdir) / "_static"
-        if "force" in inspect.signature(copy_asset_file).parameters:  # Sphinx 7.4+: a new version's CSS replaces the old
+        if "force" in inspect.signature(copy_asset_file).parameters:  # Sphinx 7.4+
             copy_asset_file(STATIC / CSS_FILE, target, force=True)
         else:
             copy_asset_file(STATIC / CSS_FILE, target)

@@ -214,7 +214,8 @@ def _elided_row(entries: list[tuple[Row, int, list[Row]]], columns: list[Column]
         elif column.numeric:
             values = (int(column.value(member)) for member in members)
             total = sum(nbytes(v, options.dtype) for v in values) if column.key == "memory" else sum(values)
-            cells.append(Cell(_number(total, options, column.key), numeric=True, title=f"sum of the rows not shown = {exact(total)}"))
+            title = f"sum of the rows not shown = {exact(total)}"
+            cells.append(Cell(_number(total, options, column.key), numeric=True, title=title))
         else:
             cells.append(Cell("\u2026"))
     return TableRow(cells=tuple(cells), kind="elided", depth=0, name=name, line=first)
