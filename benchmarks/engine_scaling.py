@@ -6,15 +6,26 @@ Two spec shapes at 1,000, 10,000 and 100,000 layers: a flat one (conv3-64 / bn /
 lines written out) and one made of nested ``repeat`` blocks (groups with subtotals).
 Prints the best of a few runs, the time per layer, the growth ratios 10k/1k and
 100k/10k (linear is about 10x) and whether 100k layers take under a second.
+
+Memory: the peak of Python allocations while ``analyse`` runs (``tracemalloc``, a run
+of its own, since tracing slows it), per layer, and its ratio 100k/10k (linear is about
+10x); then the peak resident set size of a whole ``cnntable -f text`` process on the
+100k-layer specs (``getrusage(RUSAGE_CHILDREN).ru_maxrss`` in a fresh wrapper process).
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import pstats
+import subprocess
+import sys
+import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 
 from sphinx_cnntable.engine import analyse
 
@@ -53,6 +64,43 @@ def best_time(text: str, runs: int) -> float:
     return best
 
 
+def peak_bytes(text: str) -> int:
+    """Peak of traced Python allocations while ``analyse(text)`` runs, the spec text aside."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        analyse(text)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+WRAPPER = r"""
+import resource, subprocess, sys, json
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
+print(json.dumps(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))  # KiB on Linux
+"""
+
+
+def cli_peak_rss_kib(text: str) -> int:
+    """Peak RSS of ``python -m sphinx_cnntable -f text SPEC`` (the CLI) on ``text``, in KiB."""
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "spec.cnn"
+        spec.write_text(text, encoding="utf-8")
+        command = [sys.executable, "-m", "sphinx_cnntable", "-f", "text", str(spec)]
+        out = subprocess.run([sys.executable, "-c", WRAPPER, *command], stdout=subprocess.PIPE, check=True).stdout
+    return int(json.loads(out))
+
+
+def memory(name: str, make: Callable[[int], str]) -> None:
+    peaks = {size: peak_bytes(make(size)) for size in SIZES[1:]}
+    for size, peak in peaks.items():
+        print(f"{name:8} {size:>7,} layers: analyse peak {peak / 2**20:7.1f} MiB traced, {peak / size:6.0f} B/layer")
+    rss = cli_peak_rss_kib(make(SIZES[-1]))
+    print(f"{name:8} peak ratio 100k/10k = {peaks[100_000] / peaks[10_000]:.1f}x; "
+          f"CLI on 100k layers: peak RSS {rss / 1024:.1f} MiB")
+
+
 def report(name: str, make: Callable[[int], str]) -> None:
     times: dict[int, float] = {}
     for size in SIZES:
@@ -76,9 +124,12 @@ def profile(text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", action="store_true", help="profile the 100k-layer specs")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory figures")
     args = parser.parse_args()
     for name, make in (("flat", flat), ("repeat", repeated)):
         report(name, make)
+        if not args.no_memory:
+            memory(name, make)
         if args.profile:
             profile(make(100_000))
 

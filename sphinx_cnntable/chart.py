@@ -43,8 +43,9 @@ def chart_node(
     dtype: str = "float32",
     depth: int | None = None,
     ident: str | None = None,
+    max_bars: int | None = None,
 ) -> cnn_chart:
-    svg = render_chart(breakdown, metrics, scale, title, dtype, depth, ident)
+    svg = render_chart(breakdown, metrics, scale, title, dtype, depth, ident, max_bars)
     text = summary(chart_rows(breakdown, depth, dtype), metrics)
     return cnn_chart("", svg=svg, summary=text, classes=["cnntable-chart"])
 

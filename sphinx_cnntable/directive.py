@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,7 +26,7 @@ from .errors import SpecError
 from .limits import MAX_SPEC_BYTES
 from .options import OptionError, directive_options
 from .render_nodes import latex_colspec, render_table
-from .table import TableOptions, build_table
+from .table import Table, TableOptions, build_table
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -69,6 +70,7 @@ class CnnBreakdown(SphinxDirective):
         try:
             text, where = self._spec()
             breakdown = analyse(text, input_shape, bias)
+            table_options = replace(table_options, max_rows=self._max_rows())
             table = build_table(breakdown, table_options)
         except Problem as problem:
             return self._fail(problem)
@@ -81,9 +83,43 @@ class CnnBreakdown(SphinxDirective):
         table_node = render_table(table, title, classes, hover=not table_options.formulas)
         self.set_source_info(table_node)
         name = self.options.get("name", "")
-        note_breakdown(self.env, name, breakdown, table_options.dtype, self.lineno)
-        self.add_name(table_node)  # pops :name:
-        return [*messages, latex_colspec(table), table_node, *self._chart(breakdown, table_options, name)]
+        self.add_name(table_node)  # pops :name:, gives the table its id
+        target = table_node["ids"][0] if name and table_node["ids"] else ""
+        note_breakdown(self.env, name, breakdown, table_options.dtype, self.lineno, target)
+        notes = self._size_notes(table)
+        if table.folded_depth is not None:
+            table_options = replace(table_options, depth=table.folded_depth)
+        chart = self._chart(breakdown, table_options, name)
+        return [*messages, latex_colspec(table), table_node, *notes, *chart]
+
+    def _max_rows(self) -> int | None:
+        """``cnntable_max_rows``; ``None`` (no limit) for ``None``, 0 or less."""
+        limit = self.config.cnntable_max_rows
+        return limit if isinstance(limit, int) and limit > 0 else None
+
+    def _size_notes(self, table: Table) -> list[nodes.Node]:
+        """Say where a table over ``cnntable_max_rows`` was cut: a located info when it
+        was folded to a depth (and a note under it for the reader), a located warning
+        (subtype ``rows``) when even depth 1 had too many rows and the middle ones were
+        elided. Figures and totals stay exact either way."""
+        notes: list[nodes.Node] = []
+        if table.folded_depth is None and not table.elided:
+            return notes
+        over = f"{table.full_rows:,} rows, over cnntable_max_rows = {self._max_rows() or 0:,}"
+        if table.folded_depth is not None:
+            logger.info(
+                "cnn-breakdown: %s: drawn to depth %d (deeper rows folded into their group rows)",
+                over, table.folded_depth, location=self.get_location(),
+            )
+            text = (f"Rows nested {table.folded_depth} or more levels deep are folded into their group rows "
+                    f"(the full table has {table.full_rows:,} rows).")
+            notes.append(nodes.paragraph("", text, classes=["cnntable-note"]))
+        if table.elided:
+            logger.warning(
+                "cnn-breakdown: %s even at depth 1: %s rows in the middle drawn as one row of their sums",
+                over, f"{table.elided:,}", type="cnntable", subtype="rows", location=self.get_location(),
+            )
+        return notes
 
     def get_location(self) -> str:
         """``source:line`` of the directive, the source absolute (see :func:`_absolute`)."""
@@ -101,7 +137,9 @@ class CnnBreakdown(SphinxDirective):
             return []
         title = self.arguments[0] if self.arguments else name or None
         ident = "cnnchart-{}-{}".format(self.env.docname.replace("/", "-"), self.env.new_serialno("cnnchart"))
-        node = chart_node(breakdown, metrics, scale, title, table_options.dtype, table_options.depth, ident)
+        node = chart_node(
+            breakdown, metrics, scale, title, table_options.dtype, table_options.depth, ident, table_options.max_rows
+        )
         self.set_source_info(node)
         return [node]
 

@@ -7,11 +7,15 @@ in the same or any other document (syntax and formats: :mod:`.figures`).
 How it stays right in one build, under ``-j N`` and in incremental builds:
 
 * the directive stores a small picklable summary of its breakdown in the domain data
-  (:func:`note_breakdown`): name -> (docname, line, summary);
+  (:func:`note_breakdown`): name -> every (docname, line, summary, ...) claiming it,
+  the first one answering citations;
 * the role only records the citation (docname -> cited names) and leaves a
   ``pending_xref`` (refdomain ``cnn``) that :meth:`CnnDomain.resolve_xref` turns into
   the number once every document is read (so forward and cross-document citations work);
-* ``clear_doc`` and ``merge_domaindata`` keep both maps per document (parallel reads);
+* ``clear_doc`` and ``merge_domaindata`` keep both maps per document (parallel reads),
+  and a name keeps all its claimants, so removing one table leaves the others;
+  duplicate names are reported after the read (``check_consistency``), whatever order
+  the documents were read in;
 * ``env-get-outdated`` notes the breakdowns before the read, and ``env-updated``
   compares them with the breakdowns after it and returns the citing documents of every
   breakdown that changed, appeared or went away (a changed ``:file:`` spec, a renamed
@@ -53,20 +57,35 @@ def breakdown_key(name: str) -> str:
     return " ".join(name.split()).lower()
 
 
+Entry = tuple[str, int, dict[str, Any], str, str]
+"""A table claiming a name: (docname, line, summary, display name, HTML id of the table)."""
+
+
 class CnnDomain(Domain):
-    """Breakdowns by name, and which documents cite which."""
+    """Breakdowns by name, and which documents cite which.
+
+    Every table claiming a name is kept (sorted by document and line), so that when one
+    goes away (``clear_doc``) the next one answers; citations use the first. Duplicates
+    are reported once the read is over (:meth:`check_consistency`), so the order in which
+    an incremental build reads its documents cannot matter.
+    """
 
     name = "cnn"
     label = "CNN breakdowns"
-    data_version = 1
+    data_version = 2
     initial_data: ClassVar[dict[str, Any]] = {
-        "breakdowns": {},  # key -> (docname, lineno, summary, display name)
+        "breakdowns": {},  # key -> [Entry, ...], sorted by (docname, line)
         "citations": {},  # docname -> set of keys
     }
 
     @property
-    def breakdowns(self) -> dict[str, tuple[str, int, dict[str, Any], str]]:
+    def claimants(self) -> dict[str, list[Entry]]:
         return self.data.setdefault("breakdowns", {})
+
+    @property
+    def breakdowns(self) -> dict[str, Entry]:
+        """Each name's first claimant: the table its citations use."""
+        return {key: entries[0] for key, entries in self.claimants.items() if entries}
 
     @property
     def citations(self) -> dict[str, set[str]]:
@@ -74,16 +93,47 @@ class CnnDomain(Domain):
 
     # -- recording ---------------------------------------------------------------
 
-    def note_breakdown(self, name: str, docname: str, lineno: int, summary: dict[str, Any]) -> None:
-        key = breakdown_key(name)
-        self._add(key, (docname, lineno, summary, name))
+    def note_breakdown(self, name: str, docname: str, lineno: int, summary: dict[str, Any], target: str = "") -> None:
+        self._add(breakdown_key(name), (docname, lineno, summary, name, target))
 
-    def _add(self, key: str, entry: tuple[str, int, dict[str, Any], str]) -> None:
-        existing = self.breakdowns.get(key)
-        if existing is not None and existing[:2] != entry[:2]:
-            # keep the first in reading order of (docname, line), whatever order -j gives
-            first, second = sorted((existing, entry), key=lambda item: (item[0], item[1]))
-            self.breakdowns[key] = first
+    def _add(self, key: str, entry: Entry) -> None:
+        entries = [other for other in self.claimants.get(key, []) if other[:2] != entry[:2]]
+        entries.append(entry)
+        entries.sort(key=lambda item: (item[0], item[1]))
+        self.claimants[key] = entries
+
+    def note_citation(self, docname: str, name: str) -> None:
+        self.citations.setdefault(docname, set()).add(breakdown_key(name))
+
+    def clear_doc(self, docname: str) -> None:
+        for key, entries in list(self.claimants.items()):
+            kept = [entry for entry in entries if entry[0] != docname]
+            if kept:
+                self.claimants[key] = kept
+            else:
+                del self.claimants[key]
+        self.citations.pop(docname, None)
+
+    def merge_domaindata(self, docnames: Set[str], otherdata: dict[str, Any]) -> None:
+        for key, entries in otherdata.get("breakdowns", {}).items():
+            for entry in entries:
+                if entry[0] in docnames:
+                    self._add(key, entry)
+        for docname, keys in otherdata.get("citations", {}).items():
+            if docname in docnames:
+                self.citations.setdefault(docname, set()).update(keys)
+
+    def check_consistency(self) -> None:
+        """Warn about each table whose name an earlier table (by document and line)
+        already has, when either was read in this build (as a fresh build would)."""
+        read = _READ.get(self.env, set())
+        duplicates = [
+            (entry, entries[0])
+            for entries in self.claimants.values()
+            for entry in entries[1:]
+            if entry[0] in read or entries[0][0] in read
+        ]
+        for entry, first in sorted(duplicates, key=lambda pair: (pair[0][0], pair[0][1], pair[0][3])):
             logger.warning(
                 "cnn-breakdown: duplicate name %r (also at %s:%d); citations use the first",
                 entry[3],
@@ -91,27 +141,8 @@ class CnnDomain(Domain):
                 first[1],
                 type=WARNING_TYPE,
                 subtype=WARNING_SUBTYPE,
-                location=(second[0], second[1]),
+                location=(entry[0], entry[1]),
             )
-            return
-        self.breakdowns[key] = entry
-
-    def note_citation(self, docname: str, name: str) -> None:
-        self.citations.setdefault(docname, set()).add(breakdown_key(name))
-
-    def clear_doc(self, docname: str) -> None:
-        for key, entry in list(self.breakdowns.items()):
-            if entry[0] == docname:
-                del self.breakdowns[key]
-        self.citations.pop(docname, None)
-
-    def merge_domaindata(self, docnames: Set[str], otherdata: dict[str, Any]) -> None:
-        for key, entry in otherdata.get("breakdowns", {}).items():
-            if entry[0] in docnames:
-                self._add(key, entry)
-        for docname, keys in otherdata.get("citations", {}).items():
-            if docname in docnames:
-                self.citations.setdefault(docname, set()).update(keys)
 
     # -- resolving ---------------------------------------------------------------
 
@@ -131,21 +162,20 @@ class CnnDomain(Domain):
             reference = parse_reference(target)
         except FigureError:  # warned when the role was read
             return contnode
-        entry = self.breakdowns.get(breakdown_key(reference.breakdown))
-        if entry is None:
-            close = difflib.get_close_matches(breakdown_key(reference.breakdown), list(self.breakdowns), n=3)
+        entries = self.claimants.get(breakdown_key(reference.breakdown))
+        if not entries:
+            close = difflib.get_close_matches(breakdown_key(reference.breakdown), list(self.claimants), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             _warn(f"no cnn-breakdown named {reference.breakdown!r}{hint}", node)
             return contnode
-        docname, _lineno, summary, _name = entry
+        docname, _lineno, summary, _name, target_id = entries[0]
         try:
             text = resolve(summary, reference)
         except FigureError as error:
             _warn(str(error), node)
             return contnode
         figure = nodes.inline(text, text, classes=["cnn-figure"])
-        target_id = _table_id(env, reference.breakdown, docname)
-        if target_id is None:
+        if not target_id:
             return figure
         what = reference.figure if reference.row is None else f"{reference.row} {reference.figure}"
         try:
@@ -160,15 +190,6 @@ class CnnDomain(Domain):
         return ()
 
 
-def _table_id(env: BuildEnvironment, name: str, docname: str) -> str | None:
-    """The HTML id of the named table (its ``:name:`` target), when the std domain has it."""
-    std = env.get_domain("std")
-    found = std.anonlabels.get(breakdown_key(name))
-    if found and found[0] == docname:
-        return found[1]
-    return None
-
-
 def _warn(message: str, node: nodes.Node) -> None:
     logger.warning("cnn: %s", message, type=WARNING_TYPE, subtype=WARNING_SUBTYPE, location=node)
 
@@ -178,12 +199,13 @@ def domain_of(env: BuildEnvironment) -> CnnDomain:
 
 
 def note_breakdown(
-    env: BuildEnvironment, name: str, breakdown: Breakdown, dtype: str = "float32", lineno: int = 0
+    env: BuildEnvironment, name: str, breakdown: Breakdown, dtype: str = "float32", lineno: int = 0, target: str = ""
 ) -> None:
-    """Make ``breakdown`` citable as ``name`` (the directive's ``:name:``) by ``:cnn:``."""
+    """Make ``breakdown`` citable as ``name`` (the directive's ``:name:``) by ``:cnn:``;
+    ``target``: the HTML id of its table, which citations link to."""
     if not name or not name.strip():
         return
-    domain_of(env).note_breakdown(name.strip(), env.docname, lineno, summarize(breakdown, dtype))
+    domain_of(env).note_breakdown(name.strip(), env.docname, lineno, summarize(breakdown, dtype), target)
 
 
 class CnnFigureRole(SphinxRole):
@@ -215,7 +237,8 @@ class CnnFigureRole(SphinxRole):
 
 # -- incremental builds ------------------------------------------------------------
 
-_BEFORE: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, int, dict[str, Any], str]]] = weakref.WeakKeyDictionary()
+_BEFORE: weakref.WeakKeyDictionary[Any, dict[str, Entry]] = weakref.WeakKeyDictionary()
+_READ: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
 
 def _get_outdated(
@@ -224,8 +247,13 @@ def _get_outdated(
     """Note the breakdowns before the read (for :func:`_env_updated`); nothing more is
     read: a citation is resolved when its page is written, so the pages citing a
     breakdown that changes are written again, and only those."""
-    _BEFORE[env] = dict(domain_of(env).breakdowns)
+    _BEFORE[env] = domain_of(env).breakdowns
     return []
+
+
+def _before_read(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    """Note the documents this build reads (for :meth:`CnnDomain.check_consistency`)."""
+    _READ[env] = set(docnames)
 
 
 def _env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
@@ -244,4 +272,5 @@ def setup(app: Sphinx) -> None:
     app.add_domain(CnnDomain)
     app.add_role("cnn", CnnFigureRole())
     app.connect("env-get-outdated", _get_outdated)
+    app.connect("env-before-read-docs", _before_read)
     app.connect("env-updated", _env_updated)

@@ -3,6 +3,7 @@ domain, the chart node, the README marker hook, and the stylesheet."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 CSS_FILE = "cnntable.css"
-ENV_VERSION = 3  # 2: the cnn domain (summaries and citations for :cnn:); 3: every row keyed
+ENV_VERSION = 4  # 2: the cnn domain (summaries and citations for :cnn:); 3: every row keyed; 4: every claimant of a name
+MAX_ROWS = 2_000
+"""Default of ``cnntable_max_rows``: the most rows a table draws (see the directive's docs)."""
 
 
 def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
@@ -35,6 +38,7 @@ def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
     app.add_directive("cnn-breakdown", CnnBreakdown)
     app.add_config_value("cnntable_file_roots", [], "env", types=frozenset({list, tuple}))
     app.connect("config-inited", absolute_file_roots)
+    app.add_config_value("cnntable_max_rows", MAX_ROWS, "env", types=(int, type(None)))
     plain = (passthrough, passthrough)
     app.add_node(
         formula_hint,
@@ -85,7 +89,12 @@ def _copy_stylesheet(app: Sphinx, exception: Exception | None) -> None:
     """Copy ``cnntable.css`` into ``_static`` after a successful HTML build.
 
     Copying here, rather than adding to ``html_static_path``, leaves the configuration
-    untouched, so an unchanged project rebuilds nothing.
+    untouched, so an unchanged project rebuilds nothing. The copy overwrites the one an
+    older version left (Sphinx 7.4+ would otherwise warn and keep the old file).
     """
     if exception is None and app.builder.format == "html":
-        copy_asset_file(STATIC / CSS_FILE, Path(app.outdir) / "_static")
+        target = Path(app.outdir) / "_static"
+        if "force" in inspect.signature(copy_asset_file).parameters:  # Sphinx 7.4+
+            copy_asset_file(STATIC / CSS_FILE, target, force=True)
+        else:
+            copy_asset_file(STATIC / CSS_FILE, target)

@@ -94,6 +94,16 @@ def chart_rows(source: Breakdown | Iterable[Row], depth: int | None = None, dtyp
     return [bar for bar in bars if any(bar.values.values())]
 
 
+def elide_bars(bars: Sequence[Bar], limit: int) -> list[Bar]:
+    """The first and last bars, ``limit`` in all, one of them standing for the middle
+    ones with their summed values (so every share stays exact)."""
+    head = max(limit - 1, 0) // 2
+    tail = max(limit - 1 - head, 0)
+    middle = bars[head : len(bars) - tail]
+    values = {key: sum(bar.values[key] for bar in middle) for key in METRICS}
+    return [*bars[:head], Bar(f"\u2026 {len(middle):,} rows", 0, values), *bars[len(bars) - tail :]]
+
+
 def _clean(text: str) -> str:
     return _INVALID_XML.sub("", text)
 
@@ -136,6 +146,7 @@ def render_chart(
     dtype: str = "float32",
     depth: int | None = None,
     ident: str | None = None,
+    max_bars: int | None = None,
 ) -> str:
     """The chart as an ``<svg>`` element (a string, valid XML).
 
@@ -143,11 +154,14 @@ def render_chart(
     ``scale``: ``linear`` (bar length proportional to the value, the largest row filling
     the panel) or ``log`` (``log10(1 + value)``, to see small layers next to ``fc1``).
     ``ident``: prefix of the ids of ``<title>``/``<desc>`` (unique on the page).
+    ``max_bars``: above it, the middle bars are drawn as one bar of their sums.
     """
     metrics = metric_keys(metrics)
     if scale not in SCALES:
         raise ValueError(f"unknown chart scale {scale!r} (one of {', '.join(SCALES)})")
     bars = chart_rows(source, depth, dtype)
+    if max_bars is not None and len(bars) > max_bars:
+        bars = elide_bars(bars, max_bars)
     title_text = _clean(title or "Share per layer")
     description = summary(bars, metrics) or "No layer has parameters, MACs or activations."
     if ident is None:

@@ -109,6 +109,9 @@ class TableOptions:
     hide_empty: bool = False
     depth: int | None = None
     totals: bool = True
+    max_rows: int | None = None
+    """Most rows to draw (totals not counted): above it :func:`build_table` folds to the
+    deepest depth that fits, and at depth 1 elides the middle rows. ``None``: no limit."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ class Cell:
 @dataclass(frozen=True)
 class TableRow:
     cells: tuple[Cell, ...]
-    kind: str  # input | layer | merge | group | folded
+    kind: str  # input | layer | merge | group | folded | elided
     depth: int
     name: str
     line: int
@@ -139,9 +142,16 @@ class TotalLine:
 
 @dataclass
 class Table:
+    """``full_rows``: the rows the options asked for. When there were more than
+    ``max_rows``, ``folded_depth`` is the depth the table was folded to, and ``elided``
+    the number of rows (at depth 1) one ``elided`` row stands for."""
+
     columns: list[Column]
     rows: list[TableRow]
     totals: list[TotalLine] = field(default_factory=list)
+    full_rows: int = 0
+    folded_depth: int | None = None
+    elided: int = 0
 
     @property
     def headers(self) -> list[str]:
@@ -156,15 +166,66 @@ def build_table(breakdown: Breakdown, options: TableOptions | None = None) -> Ta
         replace(column, header=f"Memory ({options.dtype}, B)") if column.key == "memory" else column
         for column in columns
     ]
-    rows = list(breakdown.rows)
-    if options.depth is not None:
-        rows = [row for row in rows if row.depth < options.depth]
-    folded = _fold(rows) if options.fold else [(row, 1, [row]) for row in rows]
+    entries = _layout(breakdown.rows, options, options.depth)
+    full_rows = len(entries)
+    limit = options.max_rows
+    folded_depth = None
+    head = 0
+    elided: list[tuple[Row, int, list[Row]]] = []
+    if limit is not None and len(entries) > limit:
+        deepest = max(row.depth for row in breakdown.rows) + 1
+        depth = min(options.depth or deepest, deepest)
+        while len(entries) > limit and depth > 1:
+            depth -= 1
+            entries = _layout(breakdown.rows, options, depth)
+        folded_depth = depth if depth < (options.depth or deepest) else None
+        if len(entries) > limit:
+            head = max(limit - 1, 0) // 2
+            tail = max(limit - 1 - head, 0)
+            elided = entries[head : len(entries) - tail]
+            entries = [*entries[:head], *entries[len(entries) - tail :]]
+    table_rows = [_table_row(row, count, members, columns, options) for row, count, members in entries]
+    if elided:
+        table_rows.insert(head, _elided_row(elided, columns, options))
+    totals = _totals(breakdown, options) if options.totals else []
+    return Table(
+        columns=columns,
+        rows=table_rows,
+        totals=totals,
+        full_rows=full_rows,
+        folded_depth=folded_depth,
+        elided=len(elided),
+    )
+
+
+def _layout(rows: Sequence[Row], options: TableOptions, depth: int | None) -> list[tuple[Row, int, list[Row]]]:
+    """The rows above ``depth``, folded and filtered as ``options`` ask: (first row, count, members)."""
+    kept = [row for row in rows if row.depth < depth] if depth is not None else list(rows)
+    folded = _fold(kept) if options.fold else [(row, 1, [row]) for row in kept]
     if options.hide_empty:
         folded = [entry for entry in folded if entry[0].params]
-    table_rows = [_table_row(row, count, members, columns, options) for row, count, members in folded]
-    totals = _totals(breakdown, options) if options.totals else []
-    return Table(columns=columns, rows=table_rows, totals=totals)
+    return folded
+
+
+def _elided_row(entries: list[tuple[Row, int, list[Row]]], columns: list[Column], options: TableOptions) -> TableRow:
+    """One row for the rows left out of a table over ``max_rows``: their count and
+    source lines, and in each numeric column the exact sum of their values."""
+    members = [member for _row, _count, group in entries for member in group]
+    first, last = entries[0][0].line, entries[-1][0].line
+    lines = f"line {first}" if first == last else f"lines {first}-{last}"
+    name = f"\u2026 {len(entries):,} rows not shown ({lines})"
+    cells = []
+    for column in columns:
+        if column.key == "name":
+            cells.append(Cell(name))
+        elif column.numeric:
+            values = (int(column.value(member)) for member in members)
+            total = sum(nbytes(v, options.dtype) for v in values) if column.key == "memory" else sum(values)
+            title = f"sum of the rows not shown = {exact(total)}"
+            cells.append(Cell(_number(total, options, column.key), numeric=True, title=title))
+        else:
+            cells.append(Cell("\u2026"))
+    return TableRow(cells=tuple(cells), kind="elided", depth=0, name=name, line=first)
 
 
 def parse_numbers(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:

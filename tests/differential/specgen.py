@@ -6,6 +6,11 @@ shapes that differ) is replaced by a safe fallback, so every drawn spec is valid
 PyTorch and the engine must accept it too. A candidate whose output holds more than
 :data:`MAX_ELEMENTS` values (upsampling, transposed convolutions) is replaced too, which
 keeps every drawn network small.
+
+A candidate is priced by the engine before PyTorch builds it (:mod:`budget`): one over a
+quarter of the budget is replaced by the fallback too (not recorded as refused), and
+one the engine refuses is built with a cap on its tensors' size. The tests still
+``assume()`` the whole drawn spec fits the budget.
 """
 
 from __future__ import annotations
@@ -16,7 +21,20 @@ import torch
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from translate import translate
+from budget import BUDGET_BYTES, torch_bytes
+from translate import TooBig, translate
+
+CANDIDATE_BYTES = BUDGET_BYTES // 4
+"""A candidate statement's price limit: its fallback (three tensors of its input's size at
+most) then stays within the budget."""
+
+REFUSED_MAX_ELEMENTS = 2**20
+"""A candidate the engine refuses cannot be priced: PyTorch builds it only while every
+layer's input holds at most this many elements (one layer then makes at most 144 times
+as many: a 4x4 transposed convolution of stride 3 from 1 to 16 channels)."""
+
+TOO_BIG = ("too big",)
+"""What :func:`_out_shape` returns for a candidate over :data:`CANDIDATE_BYTES`."""
 
 DEFINES = """\
 define cbr w k=3 s=1:
@@ -68,18 +86,27 @@ def _text(header: list[str], shape: tuple[int, ...], lines: list[str]) -> str:
     return "\n".join([f"input {'x'.join(map(str, shape))}", *header[1:], *lines]) + "\n" + DEFINES
 
 
-def _out_shape(header: list[str], shape: tuple[int, ...], lines: list[str]) -> tuple[int, ...] | None:
-    """The shape after ``lines`` (indented from column 0) on ``shape``, or None if PyTorch refuses."""
+def _out_shape(header: list[str], shape: tuple[int, ...], lines: list[str],
+               budget: int | None = CANDIDATE_BYTES) -> tuple[int, ...] | None:
+    """The shape after ``lines`` (indented from column 0) on ``shape``, None if PyTorch
+    refuses, :data:`TOO_BIG` if the engine prices it over ``budget`` bytes."""
     text = _text(header, shape, lines)
+    cost = torch_bytes(text)
+    if budget is not None and cost is not None and cost > budget:
+        return TOO_BIG
+    max_elements = REFUSED_MAX_ELEMENTS if budget is not None and cost is None else None
     try:
-        net = translate(text)
+        net = translate(text, max_elements)
         with torch.no_grad():
             out = net.module(net.zeros())
+    except TooBig:
+        return TOO_BIG
     except Exception:
         return None
     if 0 in out.shape:
         return None
     dims = tuple(out.shape)[1:]
+    del net, out
     return dims if len(dims) == 1 else (*dims[1:], dims[0])
 
 
@@ -273,8 +300,8 @@ class _Gen:
         out = _out_shape(self.header, shape, lines)
         if out is None:
             self.rejected.append(_text(self.header, shape, lines))
-        if out is None or (need is not None and out != need) or math.prod(out) > MAX_ELEMENTS:
-            out = _out_shape(self.header, shape, fallback)
+        if out is None or out is TOO_BIG or (need is not None and out != need) or math.prod(out) > MAX_ELEMENTS:
+            out = _out_shape(self.header, shape, fallback, budget=None)
             assert out is not None and (need is None or out == need), (shape, fallback)
             return fallback, out
         return lines, out

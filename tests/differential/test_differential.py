@@ -9,6 +9,9 @@ PyTorch refused while a spec was drawn must be refused by the engine too. A seco
 property compares receptive fields with the input gradient of one output unit.
 
 ``CNNTABLE_TORCH_EXAMPLES`` (default 500) sets the number of specs per property.
+Every spec is priced by the engine first and only built in PyTorch when it fits the
+memory budget (:mod:`budget`); the seed of the run is printed in the report header and
+with any failure (``CNNTABLE_TORCH_SEED`` reruns it, see the conftest).
 """
 
 from __future__ import annotations
@@ -24,19 +27,22 @@ import os
 
 import torch
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, given, seed, settings
 
 from sphinx_cnntable.engine import analyse
 from sphinx_cnntable.errors import SpecError
+from budget import BUDGET_BYTES, fits
 from specgen import deconv_chains, specs
 from translate import axis_extents, bn_buffers, deconv_period, measure, to_engine, translate
 
 EXAMPLES = int(os.environ.get("CNNTABLE_TORCH_EXAMPLES", "500"))
+SEED = int(os.environ["CNNTABLE_TORCH_SEED"])  # set by the conftest when not given
 
 
 def compare(text: str) -> None:
     """Assert that the engine and PyTorch agree on ``text`` (used by the regressions too)."""
     breakdown = analyse(text)
+    assert fits(text), f"over the memory budget of {BUDGET_BYTES:,} bytes\n{text}"
     net = translate(text)
     records = measure(net)
     rows = [row for row in breakdown.rows if row.kind in ("layer", "merge")]
@@ -53,10 +59,13 @@ def compare(text: str) -> None:
         assert breakdown.output_shape == to_engine(net.module.eval()(net.zeros()).shape)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@seed(SEED)
+@settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 @given(specs(with_rejected=True))
 def test_engine_matches_torch(drawn: tuple[str, list[str]]) -> None:
     text, rejected = drawn
+    assume(fits(text))
     compare(text)
     # ... and what PyTorch refuses (empty outputs, kernels over the padded input, merge
     # shapes that differ), the engine refuses with a SpecError too.
@@ -86,6 +95,8 @@ def check_receptive_field(text: str) -> bool:
         return False
     for _ in range(4):
         big = grown(text, height, width)
+        if not fits(big, bytes_per_element=8 * 2):  # float64 values and their gradients
+            return False
         try:
             net = translate(big)
         except Exception:  # a merge whose branches only line up at the drawn size
@@ -108,10 +119,12 @@ def check_receptive_field(text: str) -> bool:
     return True
 
 
-@settings(max_examples=max(EXAMPLES // 2, 10), deadline=None,
+@seed(SEED)
+@settings(max_examples=max(EXAMPLES // 2, 10), deadline=None, print_blob=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 @given(specs(max_statements=6, rf=True))
 def test_receptive_field_matches_gradient(text: str) -> None:
+    assume(fits(text))
     assume(check_receptive_field(text))
 
 
@@ -120,4 +133,5 @@ def test_receptive_field_matches_gradient(text: str) -> None:
 @given(deconv_chains())
 def test_transposed_receptive_field_matches_gradient(text: str) -> None:
     """Chains with transposed convolutions: exact, the largest over neighbouring units."""
+    assume(fits(text))
     assume(check_receptive_field(text))

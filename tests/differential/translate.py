@@ -523,11 +523,16 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
 # --- statements ----------------------------------------------------------------
 
 
+class TooBig(Exception):
+    """A tensor over ``translate``'s ``max_elements``: the spec is not built."""
+
+
 class _Builder:
-    def __init__(self, defines: dict[str, DefineStatement]) -> None:
+    def __init__(self, defines: dict[str, DefineStatement], max_elements: int | None = None) -> None:
         self.defines = defines
         self.defaults: dict[str, dict[str, str]] = {}
         self.tensors: dict[str, torch.Tensor] = {}  # filled as it is built, and again as it runs
+        self.max_elements = max_elements
 
     def store(self, items: list[nn.Module], label: str | None, x: torch.Tensor) -> None:
         if label is not None:
@@ -548,6 +553,8 @@ class _Builder:
                     self.store(items, statement.label, x)
                     continue
                 for index in range(1, count + 1):
+                    if self.max_elements is not None and x.numel() > self.max_elements:
+                        raise TooBig(f"{x.numel():,} elements before {text!r}")
                     if head in self.defines:
                         module, x = self.call(text, x)
                     else:
@@ -626,14 +633,16 @@ def _number(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
 
-def translate(text: str) -> Net:
+def translate(text: str, max_elements: int | None = None) -> Net:
+    """The PyTorch network for ``text``; with ``max_elements``, :class:`TooBig` before a
+    layer whose input holds more (for specs the engine cannot price: it refuses them)."""
     spec = parse(text)
     defines = {s.name: s for s in spec.statements if isinstance(s, DefineStatement)}
     body = [s for s in spec.statements if not isinstance(s, DefineStatement)]
     assert isinstance(body[0], InputStatement)
     shape = tuple(int(p) for p in body[0].dims.lower().split("x"))
     x = torch.zeros(1, *to_torch(shape))
-    builder = _Builder(defines)
+    builder = _Builder(defines, max_elements)
     builder.tensors["input"] = x
     items, _ = builder.walk(body[1:], x, {})
     items.insert(0, Store(builder.tensors, "input"))
