@@ -343,7 +343,7 @@ def _totals(breakdown: Breakdown, options: TableOptions) -> list[TotalLine]:
         ),
         TotalLine("Weights", fmt(totals.weights), totals.weights, "weights"),
         TotalLine("Biases", fmt(totals.biases), totals.biases, "biases"),
-        TotalLine("MACs (conv and fc multiply-accumulates)", fmt(totals.macs), totals.macs, "macs"),
+        TotalLine("MACs (conv, fc and attention multiply-accumulates)", fmt(totals.macs), totals.macs, "macs"),
         TotalLine("Activations (elements, input included)", fmt(totals.activations), totals.activations, "activations"),
         TotalLine(
             f"Activation memory ({options.dtype})",

@@ -40,6 +40,7 @@ EXPECTED = [
     ("spec_errors.rst", 98, "the repeat count 100,001 is over the limit of 100,000"),
     ("spec_errors.rst", 105, "no input shape"),
     ("spec_errors.rst", 110, "no spec: give it as the directive's content or in :file:"),
+    ("spec_errors.rst", 130, "attention: 8 channels do not split into heads=3"),
     # options.rst: bad options, at the directive's line
     ("options.rst", 4, ":input: input '224x224x3x1x1': write HxWxC"),
     ("options.rst", 10, ":dtype: unknown dtype 'float7'"),

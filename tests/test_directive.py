@@ -72,7 +72,7 @@ def test_vgg16_html_figures(app) -> None:
     assert vgg.cell("fc1", "Params") == VGG16_FC1
     assert vgg.totals["Total params"] == VGG16_PARAMS
     assert vgg.totals["Activations (elements, input included)"] == VGG16_ACTIVATIONS
-    assert vgg.totals["MACs (conv and fc multiply-accumulates)"] == VGG16_MACS
+    assert vgg.totals["MACs (conv, fc and attention multiply-accumulates)"] == VGG16_MACS
     assert [row.texts for row in from_file.body] == [row.texts for row in vgg.body]
     assert nested.headers == ["Layer", "Output shape", "Params"]
 

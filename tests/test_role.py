@@ -91,7 +91,7 @@ def test_grouped_view_subtotals_sum_to_totals(role_app: Any, tables: Any) -> Non
     (table,) = tables((Path(role_app.outdir) / "grouped.html").read_text(encoding="utf-8"))
     names = [row.cells[0].text for row in table.layers]
     assert names == ["input", "conv1", "conv2", "conv3", "conv4", "conv5", "fc1", "fc2", "fc3"]
-    for header, total in (("Params", "Total params"), ("MACs", "MACs (conv and fc multiply-accumulates)"),
+    for header, total in (("Params", "Total params"), ("MACs", "MACs (conv, fc and attention multiply-accumulates)"),
                           ("Activations", "Activations (elements, input included)")):
         column = table.headers.index(header)
         values = [int(row.cells[column].text.replace(",", "")) for row in table.layers]

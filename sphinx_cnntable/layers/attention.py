@@ -25,7 +25,19 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import Args, Axes, Effect, LayerError, LayerType, Shape, parse_axes, parse_int, register, show_axes, show_shape
+from .base import (
+    Args,
+    Axes,
+    Effect,
+    LayerError,
+    LayerType,
+    Shape,
+    parse_axes,
+    parse_int,
+    register,
+    show_axes,
+    show_shape,
+)
 from .conv import Conv
 from .geometry import per_axis, spatial
 

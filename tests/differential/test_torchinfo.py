@@ -16,6 +16,7 @@ pytest.importorskip(
     "torch", reason="PyTorch is not installed: these tests need the 'torch' extra (torch==2.13.0, torchinfo==1.8.0)"
 )
 
+import math
 from pathlib import Path
 
 torchinfo = pytest.importorskip("torchinfo", reason="torchinfo (and numpy, which it imports) is not installed: the 'torch' extra")
@@ -58,3 +59,61 @@ def test_torchinfo_vgg16_published() -> None:
     assert extra_terms(breakdown) == 13_556_712
     stats = torchinfo.summary(vgg("vgg16"), input_size=(1, 3, 224, 224), verbose=0)
     assert stats.total_mult_adds == 15_483_821_032
+
+
+def _torchvision(name: str):
+    import sys
+    import types
+
+    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+    torchvision = pytest.importorskip("torchvision", reason="torchvision is not installed: the 'torch' extra")
+    return torchvision.models.get_model(name, weights=None).eval()
+
+
+def _flop_counter_macs(model) -> int:
+    """FlopCounterMode's FLOPs / 2 with the attention fast path off and SDPA as matmuls."""
+    import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+            model(torch.zeros(1, 3, 224, 224))
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
+    return counter.get_total_flops() // 2
+
+
+@pytest.mark.parametrize(("name", "mult_adds", "macs"), [
+    ("vit_b_16", 173_232_616, 17_563_828_224),
+    ("swin_t", 34_368_232, 4_490_566_656),
+    ("convnext_tiny", 322_371_592, 4_455_531_264),
+])
+def test_torchinfo_misses_the_token_count(name: str, mult_adds: int, macs: int) -> None:
+    # torchvision's _ops (17.564, 4.491, 4.456 GFLOPS) against torchinfo's Mult-Adds.
+    model = _torchvision(name)
+    assert torchinfo.summary(model, input_size=(1, 3, 224, 224), verbose=0).total_mult_adds == mult_adds
+    assert _flop_counter_macs(model) == macs
+
+
+def torchinfo_terms(breakdown) -> int:
+    """torchinfo's reading of our rows: a convolution's weights and biases x its output
+    positions (a patch embedding's positions are its tokens); a ``Linear`` or a
+    ``LayerNorm`` its parameters once, whatever the token count; attention, class token
+    and position embedding nothing (their parameters sit on modules that are not leaves)."""
+    total = 0
+    for row in breakdown.leaves():
+        head = row.layer.split()[0]
+        if head.startswith(("conv", "patch")) and not head.startswith("patchmerge"):
+            total += row.trainable * math.prod(row.output_shape[:-1])
+        elif head.startswith("fc") or head == "layernorm":
+            total += row.trainable
+    return total
+
+
+@pytest.mark.parametrize(("name", "mult_adds"), [("vit_b_16", 173_232_616), ("swin_t", 34_368_232)])
+def test_torchinfo_transformers_reconciled(name: str, mult_adds: int) -> None:
+    breakdown = analyse((SPECS / f"{name}.cnn").read_text(encoding="utf-8"))
+    assert torchinfo_terms(breakdown) == mult_adds
