@@ -63,6 +63,8 @@ CASES = {
         "input 5x7x4\nupsample3 mode=bilinear\nupsample size=10x4 mode=bicubic\nupsample scale=1x2\n"
         "pixelunshuffle2\npixelshuffle2\nzeropad before=0x2 after=1\ncrop size=7x3\ncrop before=1 after=0x1\n"
     ),
+    # 'default size=' is lrn's; it must not reach upsample or crop (mode= does)
+    "resampling-ignores-default-size": "input 8x8x4\ndefault size=3 mode=bilinear\nlrn\nupsample2\ncrop1\nzeropad1\n",
     "resampling-1d": "input 9x3\nupsampling2 mode=linear\nzeropadding1\ncropping before=2 after=0\n",
     "resampling-3d": "input 3x4x5x2\nupsample2 mode=trilinear\ncrop1x0x1\nzeropad0x1x0\nupsample scale=1x1x2\n",
 }
