@@ -106,6 +106,17 @@ def test_residual_whose_body_changes_channels_in_a_later_repeat_iteration_is_ref
         translate(spec)
 
 
+def test_crop_to_nothing_is_refused_by_both() -> None:
+    """Found by the differential suite: slicing a 1x1 map to 0x0 gives PyTorch an empty
+    tensor and no error, and a later ``from`` hid it from the output; the engine refuses
+    the crop, and so does the translator now."""
+    spec = "input 8x8x1\ngap\nL1: identity\ncrop before=0 after=1\nfrom L1\n"
+    with pytest.raises(SpecError, match="crop: cropping 1x1 leaves nothing"):
+        analyse(spec)
+    with pytest.raises(ValueError, match="crop: nothing left"):
+        translate(spec)
+
+
 def test_lrn_on_a_vector_is_refused_by_both() -> None:
     """Found by the differential suite: ``repeat 2:`` over ``lrn``, ``flatten``, ``fc-1``
     puts ``lrn`` on a vector in the second pass. PyTorch's LocalResponseNorm needs a

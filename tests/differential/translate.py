@@ -140,7 +140,10 @@ class Crop(nn.Module):
         index = [slice(None), slice(None)]
         for axis, (before, after) in enumerate(self.margins):
             index.append(slice(before, x.shape[2 + axis] - after))
-        return x[tuple(index)]
+        out = x[tuple(index)]
+        if 0 in out.shape:  # slicing would give an empty map and go on; a crop to nothing is an error
+            raise ValueError(f"crop: nothing left of {tuple(x.shape)}")
+        return out
 
 
 class Pad(nn.Module):
