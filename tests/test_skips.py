@@ -240,3 +240,11 @@ def test_documented_messages(text: str, message: str) -> None:
     assert str(error(text)) == message
     doc = (Path(__file__).resolve().parent.parent / "docs" / "spec-language.rst").read_text(encoding="utf-8")
     assert f"``{message}``" in doc
+
+
+def test_sizes_and_margins_come_from_the_line_only() -> None:
+    # 'default size=3' is lrn's window; it must not resize an upsample or a crop
+    text = "input 8x8x4\ndefault size=3 mode=bilinear\nlrn\nupsample2\ncrop1\nzeropad1"
+    rows = [row for row in analyse(text).leaves()]
+    assert [row.output_shape for row in rows[-3:]] == [(16, 16, 4), (14, 14, 4), (16, 16, 4)]
+    assert rows[-3].receptive_field == (2, 2)  # the default mode=bilinear does apply: a window of 2

@@ -54,6 +54,12 @@ class ChannelShuffle(LayerType):
         return Effect(output_shape=shape)
 
 
+def _written(args: Args) -> Args:
+    """Only the options written on the line: a size or margin never comes from a
+    ``default`` (``default size=3`` is meant for ``lrn``)."""
+    return Args(args.head, args.positional, {key: args.options[key] for key in args.explicit}, args.explicit)
+
+
 _MODES = {"nearest": (1, 2, 3), "linear": (1,), "bilinear": (2,), "bicubic": (2,), "trilinear": (3,)}
 
 
@@ -75,6 +81,8 @@ class Upsample(LayerType):
 
     @classmethod
     def build(cls, match: re.Match[str], args: Args) -> LayerType:
+        mode = args.options.get("mode", "nearest").lower()
+        args = _written(args)
         written = parse_axes(match.group(1), "the scale") if match.group(1) else None
         if written is not None and "scale" in args.explicit:
             raise LayerError(f"{args.head}: give the scale once (upsample2 or upsample scale=2)")
@@ -84,9 +92,8 @@ class Upsample(LayerType):
             raise LayerError(f"{args.head}: give a scale or a size=, not both")
         if scale is None and size is None:
             scale = (2,)
-        mode = args.options.get("mode", "nearest").lower()
         if mode not in _MODES:
-            raise LayerError(f"{args.head}: mode= is one of {', '.join(_MODES)}, not {args.options['mode']!r}")
+            raise LayerError(f"{args.head}: mode= is one of {', '.join(_MODES)}, not {mode!r}")
         return cls(scale=scale, size=size, mode=mode)
 
     def apply(self, shape: Shape, head: str) -> Effect:
@@ -169,7 +176,7 @@ class ZeroPad(LayerType):
 
     @classmethod
     def build(cls, match: re.Match[str], args: Args) -> LayerType:
-        before, after = _margins(match.group(1), args, "padding")
+        before, after = _margins(match.group(1), _written(args), "padding")
         return cls(before=before, after=after)
 
     def apply(self, shape: Shape, head: str) -> Effect:
@@ -197,6 +204,7 @@ class Crop(LayerType):
 
     @classmethod
     def build(cls, match: re.Match[str], args: Args) -> LayerType:
+        args = _written(args)
         if "size" in args.options:
             if match.group(1) or "before" in args.options or "after" in args.options:
                 raise LayerError(f"{args.head}: give size= or the margins, not both")

@@ -77,6 +77,8 @@ CASES = {
         "input 5x7x4\nupsample3 mode=bilinear\nupsample size=10x4 mode=bicubic\nupsample scale=1x2\n"
         "pixelunshuffle2\npixelshuffle2\nzeropad before=0x2 after=1\ncrop size=7x3\ncrop before=1 after=0x1\n"
     ),
+    # 'default size=' is lrn's; it must not reach upsample or crop (mode= does)
+    "resampling-ignores-default-size": "input 8x8x4\ndefault size=3 mode=bilinear\nlrn\nupsample2\ncrop1\nzeropad1\n",
     "resampling-1d": "input 9x3\nupsampling2 mode=linear\nzeropadding1\ncropping before=2 after=0\n",
     "resampling-3d": "input 3x4x5x2\nupsample2 mode=trilinear\ncrop1x0x1\nzeropad0x1x0\nupsample scale=1x1x2\n",
 }
@@ -136,6 +138,17 @@ def test_token_forms_refused_by_both(text: str) -> None:
         translate(text)
     with pytest.raises(SpecError):
         analyse(text)
+
+
+def test_crop_to_nothing_is_refused_by_both() -> None:
+    """Found by the differential suite: slicing a 1x1 map to 0x0 gives PyTorch an empty
+    tensor and no error, and a later ``from`` hid it from the output; the engine refuses
+    the crop, and so does the translator now."""
+    spec = "input 8x8x1\ngap\nL1: identity\ncrop before=0 after=1\nfrom L1\n"
+    with pytest.raises(SpecError, match="crop: cropping 1x1 leaves nothing"):
+        analyse(spec)
+    with pytest.raises(ValueError, match="crop: nothing left"):
+        translate(spec)
 
 
 def test_lrn_on_a_vector_is_refused_by_both() -> None:

@@ -143,7 +143,10 @@ class Crop(nn.Module):
         index = [slice(None), slice(None)]
         for axis, (before, after) in enumerate(self.margins):
             index.append(slice(before, x.shape[2 + axis] - after))
-        return x[tuple(index)]
+        out = x[tuple(index)]
+        if 0 in out.shape:  # slicing would give an empty map and go on; a crop to nothing is an error
+            raise ValueError(f"crop: nothing left of {tuple(x.shape)}")
+        return out
 
 
 class Pad(nn.Module):
@@ -374,6 +377,7 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
             key, value = word.split("=", 1)
             options[key.lower()] = value
     positional = [w for w in words[1:] if "=" not in w]
+    written = dict(options)  # sizes and margins of the resampling layers: never from a default
     stem = re.match(r"^[a-z]+", head).group(0)
     family = _FAMILY.get(stem, "activation" if head in _ELEMENTWISE or head in ("softmax", "dropout", "lrn") else "other")
     for scope in ("all", family):
@@ -479,9 +483,9 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
     m = re.match(r"^(?:upsampling|upsample)(\w*)$", head)
     if m:
         mode = options.get("mode", "nearest").lower()
-        if "size" in options:
-            return Leaf(text, nn.Upsample(size=_pair(options["size"]), mode=mode))
-        scale = _pair(m.group(1) or options.get("scale", "2"))
+        if "size" in written:
+            return Leaf(text, nn.Upsample(size=_pair(written["size"]), mode=mode))
+        scale = _pair(m.group(1) or written.get("scale", "2"))
         return Leaf(text, nn.Upsample(scale_factor=tuple(float(f) for f in scale), mode=mode))
     m = re.match(r"^pixel(un)?shuffle(\d+)$", head)
     if m:
@@ -493,12 +497,12 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
     if m:
         if m.group(2):
             before = after = _pair(m.group(2))
-        elif "size" in options:
-            target = _pair(options["size"])
+        elif "size" in written:
+            target = _pair(written["size"])
             before = tuple((n - t) // 2 for n, t in zip(size, target))
             after = tuple(n - t - b for n, t, b in zip(size, target, before))
         else:
-            before, after = _pair(options.get("before", "0")), _pair(options.get("after", "0"))
+            before, after = _pair(written.get("before", "0")), _pair(written.get("after", "0"))
         margins = list(zip(before, after))
         if m.group(1).startswith("crop"):
             if any(b < 0 or a < 0 for b, a in margins):
