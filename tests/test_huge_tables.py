@@ -99,7 +99,7 @@ def test_flat_table_elides_its_middle_rows_with_a_located_warning(project: Any) 
     activations = sum(int(row.cells[1].text.replace(",", "")) for row in table.layers)
     assert activations == 192 * 51 + 10 == int(table.totals["Activations (elements, input included)"].replace(",", ""))
     assert table.totals["Total params"] == "1,930"
-    assert table.totals["MACs (conv and fc multiply-accumulates)"] == "1,920"
+    assert table.totals["MACs (conv, fc and attention multiply-accumulates)"] == "1,920"
     pattern = (re.escape(str(Path(app.srcdir) / "index.rst")) + r":4: WARNING: cnn-breakdown: 52 rows, over "
                r"cnntable_max_rows = 20 even at depth 1: 33 rows in the middle drawn as one row of their sums "
                r"\[cnntable\.rows\]")

@@ -37,7 +37,7 @@ TOTALS = {
     "Non-trainable params (batch-norm running statistics)": "8",
     "Weights": "2,816",
     "Biases": "22",
-    "MACs (conv and fc multiply-accumulates)": "18,688",
+    "MACs (conv, fc and attention multiply-accumulates)": "18,688",
     "Activations (elements, input included)": "970",
     "Activation memory (float32)": "3,880 B (3.88 kB, 3.79 KiB)",
     "Parameter memory (float32)": "11,384 B (11.38 kB, 11.12 KiB)",

@@ -36,7 +36,7 @@ def test_with_app_on_a_copied_root() -> None:
         assert len(vgg) == 2
         for table in vgg:
             assert table.totals["Total params"] == "138,357,544"
-            assert table.totals["MACs (conv and fc multiply-accumulates)"] == "15,470,264,320"
+            assert table.totals["MACs (conv, fc and attention multiply-accumulates)"] == "15,470,264,320"
 
     check()
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from .base import (
@@ -80,15 +80,7 @@ class PatchEmbed(LayerType):
     def apply(self, shape: Shape, head: str) -> Effect:
         effect = self.conv.apply(shape, head)
         *out, channels = effect.output_shape
-        return Effect(
-            output_shape=(math.prod(out), channels),
-            weights=effect.weights,
-            biases=effect.biases,
-            macs=effect.macs,
-            rf_kernel=effect.rf_kernel,
-            rf_stride=effect.rf_stride,
-            formulas=effect.formulas,
-        )
+        return replace(effect, output_shape=(math.prod(out), channels))
 
 
 @register
