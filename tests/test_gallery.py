@@ -84,6 +84,11 @@ PUBLISHED = {
         None,
         11_398_021_120,
     ),
+    # torchvision's table: num_params; the BN figure is twice the normalised channels
+    # (every convolution but the excitation's feeds a BatchNorm)
+    "mnasnet1_0": (4_383_312, 37_920, None, 314_415_872),
+    "efficientnet_b0": (5_288_548, 42_016, None, 385_814_752),
+    "mobilenet_v3_large": (5_483_032, 24_400, None, 216_589_760),
 }
 
 
@@ -179,6 +184,9 @@ TORCH_MODELS = {
     "c3d": "ref:C3D",
     "r3d_18": "tv:r3d_18",
     "wide_resnet50_2": "tv:wide_resnet50_2",
+    "mnasnet1_0": "tv:mnasnet1_0",
+    "efficientnet_b0": "tv:efficientnet_b0",
+    "mobilenet_v3_large": "tv:mobilenet_v3_large",
 }
 
 
