@@ -89,6 +89,11 @@ PUBLISHED = {
     "mnasnet1_0": (4_383_312, 37_920, None, 314_415_872),
     "efficientnet_b0": (5_288_548, 42_016, None, 385_814_752),
     "mobilenet_v3_large": (5_483_032, 24_400, None, 216_589_760),
+    "regnet_x_400mf": (5_495_976, 37_856, None, 413_812_608),
+    "regnet_y_400mf": (4_344_144, 27_152, None, 401_842_848),
+    "shufflenet_v2_x1_0": (2_278_604, 16_180, None, 144_907_992),
+    # LayerNorm has no running statistics: nothing non-trainable
+    "convnext_tiny": (28_589_128, 0, None, 4_455_531_264),
 }
 
 
@@ -187,6 +192,10 @@ TORCH_MODELS = {
     "mnasnet1_0": "tv:mnasnet1_0",
     "efficientnet_b0": "tv:efficientnet_b0",
     "mobilenet_v3_large": "tv:mobilenet_v3_large",
+    "regnet_x_400mf": "tv:regnet_x_400mf",
+    "regnet_y_400mf": "tv:regnet_y_400mf",
+    "shufflenet_v2_x1_0": "tv:shufflenet_v2_x1_0",
+    "convnext_tiny": "tv:convnext_tiny",
 }
 
 

@@ -57,8 +57,8 @@ def rows(model: nn.Module, input_shape: tuple[int, ...]) -> list[Row]:
             stats = module.running_mean.numel() + module.running_var.numel()
         if not own and not stats:
             return
-        if isinstance(module, (nn.Linear, nn.LayerNorm)):
-            shape = tuple(output.shape[1:])  # channels last already
+        if isinstance(module, (nn.Linear, nn.LayerNorm)) and type(module).__name__ != "LayerNorm2d":
+            shape = tuple(output.shape[1:])  # channels last already (ConvNeXt's LayerNorm2d is not)
         else:
             dims = tuple(output.shape[1:])
             shape = dims if len(dims) == 1 else (*dims[1:], dims[0])
