@@ -76,24 +76,24 @@ PUBLISHED = {
     "m5": (26_915, bn_buffers(32, 32, 64, 64), None, 1_269_760 + 374_784 + 172_032 + 61_440 + 2_240),
     "c3d": (79_991_015, 0, None, 38_548_959_232),
     # BN channels: stem 64; 2 per basic block (8 blocks) + one per downsample (3)
-    "r3d_18": (33_371_472, bn_buffers(64, 4 * 64, 5 * 128, 5 * 256, 5 * 512), None, 40_696_553_472),
+    "r3d_18": (33_371_472, bn_buffers(64, 4 * 64, 5 * 128, 5 * 256, 5 * 512), 40.697, 40_696_553_472),
     # BN channels per bottleneck: 2 * (2 * planes) + 4 * planes, plus 4 * planes per downsample
     "wide_resnet50_2": (
         68_883_240,
         bn_buffers(64, *(n * 8 * p + 4 * p for n, p in ((3, 64), (4, 128), (6, 256), (3, 512)))),
-        None,
+        11.398,
         11_398_021_120,
     ),
     # torchvision's table: num_params; the BN figure is twice the normalised channels
     # (every convolution but the excitation's feeds a BatchNorm)
-    "mnasnet1_0": (4_383_312, 37_920, None, 314_415_872),
-    "efficientnet_b0": (5_288_548, 42_016, None, 385_814_752),
-    "mobilenet_v3_large": (5_483_032, 24_400, None, 216_589_760),
-    "regnet_x_400mf": (5_495_976, 37_856, None, 413_812_608),
-    "regnet_y_400mf": (4_344_144, 27_152, None, 401_842_848),
-    "shufflenet_v2_x1_0": (2_278_604, 16_180, None, 144_907_992),
+    "mnasnet1_0": (4_383_312, 37_920, 0.314, 314_415_872),
+    "efficientnet_b0": (5_288_548, 42_016, 0.386, 385_814_752),
+    "mobilenet_v3_large": (5_483_032, 24_400, 0.217, 216_589_760),
+    "regnet_x_400mf": (5_495_976, 37_856, 0.414, 413_812_608),
+    "regnet_y_400mf": (4_344_144, 27_152, 0.402, 401_842_848),
+    "shufflenet_v2_x1_0": (2_278_604, 16_180, 0.145, 144_907_992),
     # LayerNorm has no running statistics: nothing non-trainable
-    "convnext_tiny": (28_589_128, 0, None, 4_455_531_264),
+    "convnext_tiny": (28_589_128, 0, 4.456, 4_455_531_264),
 }
 
 
