@@ -103,7 +103,7 @@ def test_patch_merging(h: int, w: int) -> None:
     row = last(f"input {h}x{w}x96\npatchmerge")
     assert row.output_shape == ((h + 1) // 2, (w + 1) // 2, 384)
     assert (row.trainable, row.macs) == (0, 0)
-    assert last(f"input 4x{h}x{w}x8\npatchmerge1x2x2").output_shape == (4, (h + 1) // 2, (w + 1) // 2, 32)
+    assert last(f"input 4x{h}x{w}x8 dhwc\npatchmerge1x2x2").output_shape == (4, (h + 1) // 2, (w + 1) // 2, 32)
 
 
 def test_layernorm() -> None:

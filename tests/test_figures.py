@@ -200,7 +200,8 @@ def test_suggestions_resolve_and_never_repeat_the_input(name: str) -> None:
     keys = summary["keys"]
     for key in keys[:: max(1, len(keys) // 40)]:
         for wrong in (key + "x", key[:-1], key.replace(".", ".z"), "z" + key):
-            if not wrong or wrong in summary["rows"] or wrong in summary["ambiguous"] or wrong.isdigit():
+            shown = wrong.strip()  # a key cut after a space is read without it: maybe another row's key
+            if not shown or shown in summary["rows"] or shown in summary["ambiguous"] or shown.isdigit():
                 continue
             try:
                 resolve(summary, parse_reference(f"net/{wrong}:params"))

@@ -82,6 +82,30 @@ PUBLISHED = {
     # milesial/Pytorch-UNet, bilinear=False, 1 channel in, 2 classes, 224x224: every
     # DoubleConv has two BN of its output width
     "unet": (31_036_546, bn_buffers(*(2 * c for c in _UNET_DOUBLECONV)), None, 36_823_564_288),
+    # The modern-architectures table (torchvision's num_params and _ops; FlopCounterMode / 2):
+    # M5 (torchaudio tutorial): 2,592 + 64 + 3,104 + 64 + 6,208 + 128 + 12,352 + 128 + 2,275;
+    # MACs 80*32*496 + 3*32*32*122 + 3*32*64*28 + 3*64*64*5 + 64*35
+    "m5": (26_915, bn_buffers(32, 32, 64, 64), None, 1_269_760 + 374_784 + 172_032 + 61_440 + 2_240),
+    "c3d": (79_991_015, 0, None, 38_548_959_232),
+    # BN channels: stem 64; 2 per basic block (8 blocks) + one per downsample (3)
+    "r3d_18": (33_371_472, bn_buffers(64, 4 * 64, 5 * 128, 5 * 256, 5 * 512), 40.697, 40_696_553_472),
+    # BN channels per bottleneck: 2 * (2 * planes) + 4 * planes, plus 4 * planes per downsample
+    "wide_resnet50_2": (
+        68_883_240,
+        bn_buffers(64, *(n * 8 * p + 4 * p for n, p in ((3, 64), (4, 128), (6, 256), (3, 512)))),
+        11.398,
+        11_398_021_120,
+    ),
+    # torchvision's table: num_params; the BN figure is twice the normalised channels
+    # (every convolution but the excitation's feeds a BatchNorm)
+    "mnasnet1_0": (4_383_312, 37_920, 0.314, 314_415_872),
+    "efficientnet_b0": (5_288_548, 42_016, 0.386, 385_814_752),
+    "mobilenet_v3_large": (5_483_032, 24_400, 0.217, 216_589_760),
+    "regnet_x_400mf": (5_495_976, 37_856, 0.414, 413_812_608),
+    "regnet_y_400mf": (4_344_144, 27_152, 0.402, 401_842_848),
+    "shufflenet_v2_x1_0": (2_278_604, 16_180, 0.145, 144_907_992),
+    # LayerNorm has no running statistics: nothing non-trainable
+    "convnext_tiny": (28_589_128, 0, 4.456, 4_455_531_264),
 }
 
 
@@ -114,10 +138,13 @@ def test_keras_mobilenet_v2_total() -> None:
     assert load("mobilenet_v2").totals.params == 3_538_984
 
 
+CLASSES = {"lenet5": 10, "m5": 35, "c3d": 487, "r3d_18": 400}
+
+
 def test_all_end_in_a_classifier() -> None:
-    outputs = {"lenet5": (10,), "unet": (224, 224, 2)}  # U-Net: a 2-class map of the input's size
+    outputs = {"unet": (224, 224, 2)}  # U-Net: a 2-class map of the input's size
     for name in PUBLISHED:
-        assert load(name).output_shape == outputs.get(name, (1000,))
+        assert load(name).output_shape == outputs.get(name, (CLASSES.get(name, 1000),))
 
 
 def test_unet_buffers_arithmetic() -> None:
@@ -271,3 +298,66 @@ def test_resnet18_torchinfo_64px() -> None:
         assert row.trainable == params
     blocks = [row.trainable for row in b.rows if row.block == "call"]
     assert blocks == [73_984, 73_984, 230_144, 295_424, 919_040, 1_180_672, 3_673_088, 4_720_640]
+
+
+# --- against PyTorch: torchvision's own builders, and M5 / C3D written in torch.nn ----------
+
+TORCH_MODELS = {
+    # spec: (how to build the model; "tv:" = torchvision.models.get_model(name, weights=None))
+    "m5": "ref:M5",
+    "c3d": "ref:C3D",
+    "r3d_18": "tv:r3d_18",
+    "wide_resnet50_2": "tv:wide_resnet50_2",
+    "mnasnet1_0": "tv:mnasnet1_0",
+    "efficientnet_b0": "tv:efficientnet_b0",
+    "mobilenet_v3_large": "tv:mobilenet_v3_large",
+    "regnet_x_400mf": "tv:regnet_x_400mf",
+    "regnet_y_400mf": "tv:regnet_y_400mf",
+    "shufflenet_v2_x1_0": "tv:shufflenet_v2_x1_0",
+    "convnext_tiny": "tv:convnext_tiny",
+}
+
+
+def _torch_model(name: str):  # type: ignore[no-untyped-def]
+    pytest.importorskip("torch", reason="PyTorch is not installed: the 'torch' extra runs these")
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "differential"))
+    where, _, what = TORCH_MODELS[name].partition(":")
+    if where == "tv":
+        from torchvision_models import builder
+
+        return builder(what)
+    import reference_models
+
+    return getattr(reference_models, what)()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(TORCH_MODELS))
+def test_gallery_spec_matches_pytorch(name: str) -> None:
+    """Row by row: every module owning parameters or BatchNorm statistics, in execution
+    order, against the spec's rows that hold parameters: trainable and non-trainable
+    counts, output shape, MACs; then the totals and FlopCounterMode's MACs."""
+    import math
+
+    model = _torch_model(name)
+    from torchvision_models import flop_counter_macs, rows
+
+    breakdown = load(name)
+    engine = [row for row in breakdown.leaves() if row.kind == "layer" and (row.trainable or row.non_trainable)]
+    torch_rows = rows(model, breakdown.input_shape)
+    for index, (mine, theirs) in enumerate(zip(engine, torch_rows)):
+        got = (mine.trainable, mine.non_trainable, mine.macs, math.prod(mine.output_shape), mine.output_shape[-1])
+        want = (theirs.trainable, theirs.non_trainable, theirs.macs, math.prod(theirs.shape), theirs.shape[-1])
+        assert got == want, f"row {index} ({mine.name}, line {mine.line}) != {theirs.kind}"
+        if len(theirs.shape) == len(mine.output_shape):
+            assert mine.output_shape == theirs.shape, f"row {index} ({mine.name})"
+    assert len(engine) == len(torch_rows)
+    totals = breakdown.totals
+    assert totals.trainable_params == sum(p.numel() for p in model.parameters())
+    assert totals.non_trainable_params == sum(
+        m.running_mean.numel() + m.running_var.numel() for m in model.modules() if hasattr(m, "running_var")
+        and m.running_var is not None
+    )
+    assert totals.macs == sum(row.macs for row in torch_rows) == flop_counter_macs(model, breakdown.input_shape)

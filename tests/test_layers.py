@@ -278,3 +278,58 @@ def test_regression_ceil_mode_window_larger_than_input() -> None:
     assert last("input 1x1x3\nmaxpool3/3 ceil=yes").output_shape == (1, 1, 3)
     with pytest.raises(SpecError, match="kernel 3x3 is larger than the padded input 1x1"):
         analyse("input 1x1x3\nmaxpool3/3")
+
+
+def test_normalisations_without_running_statistics() -> None:
+    """PyTorch: LayerNorm(C) and GroupNorm(G, C) have weight and bias of C each and no
+    buffers; InstanceNorm2d(C) has none unless affine=True; a layer scale is C factors."""
+    for text, weights, biases in (
+        ("layernorm", 64, 64), ("ln", 64, 64), ("groupnorm groups=32", 64, 64), ("gn groups=8 affine=no", 0, 0),
+        ("instancenorm", 0, 0), ("instancenorm affine=yes", 64, 64), ("layerscale", 64, 0),
+    ):
+        row = last(f"input 7x7x64\n{text}")
+        assert (row.output_shape, row.weights, row.biases, row.non_trainable, row.macs) == ((7, 7, 64), weights, biases, 0, 0)
+    assert last("input 197x768\nlayernorm").trainable == 2 * 768  # over the token dimension
+    for text in ("droppath p=0.1", "stochasticdepth", "shuffle groups=4", "channelshuffle"):
+        row = last(f"input 7x7x64\n{text}")
+        assert (row.output_shape, row.params, row.macs) == ((7, 7, 64), 0, 0)
+
+
+def test_scale_block_is_squeeze_and_excitation() -> None:
+    """EfficientNet's SE on 96 channels squeezed to 24: fc1 96*24+24, fc2 24*96+96; the
+    1x1 convolutions run on a 1x1 map (MACs = weights), the multiply counts 0."""
+    b = analyse("input 56x56x96\nscale:\n  gap\n  conv1-24\n  silu\n  conv1-96\n  sigmoid\n")
+    merge = [row for row in b.rows if row.kind == "merge"][0]
+    assert merge.name == "multiply" and merge.output_shape == (56, 56, 96) and merge.macs == 0
+    assert b.totals.trainable_params == 96 * 24 + 24 + 24 * 96 + 96
+    assert b.totals.macs == 96 * 24 + 24 * 96
+    assert merge.activations == 56 * 56 * 96
+    fc = analyse("input 8x8x16\nscale:\n  gap\n  fc-4\n  relu\n  fc-16\n  sigmoid\n")
+    assert fc.output_shape == (8, 8, 16)
+
+
+def test_split_block_keeps_half_aside() -> None:
+    """ShuffleNetV2: x1, x2 = x.chunk(2, dim=1) (chunk sizes ceil(C/2), floor(C/2)); out = cat(x1, f(x2))."""
+    b = analyse("input 28x28x116\nsplit:\n  conv1-58 bias=no\n")
+    assert b.rows[2].output_shape == (28, 28, 58) and b.rows[2].weights == 58 * 58
+    assert b.output_shape == (28, 28, 116)
+    assert analyse("input 8x8x5\nsplit:\n  conv1-7\n").output_shape == (8, 8, 3 + 7)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("input 8x8x16\nscale:\n  conv1-16", "scale: the body must end in 1x1x16 (one value per channel of the input 8x8x16), not 8x8x16"),
+        ("input 8x8x16\nscale:\n  gap\n  conv1-8", "scale: the body must end in 1x1x16 (one value per channel of the input 8x8x16), not 1x1x8"),
+        ("input 8x8x16\nsplit:\n  conv1-8/2", "split: the body changes the size from 8x8 to 4x4"),
+        ("input 8x8x1\nsplit:\n  relu", "split: needs a feature map of at least 2 channels to split, not 8x8x1"),
+        ("input 8x8x30\ngroupnorm groups=4", "groupnorm: 30 channels do not split into groups=4"),
+        ("input 8x8x30\ngroupnorm", "groupnorm: give the number of groups, as in groupnorm groups=32"),
+        ("input 1x1x30\ninstancenorm", "instancenorm: needs more than one position per channel, not 1x1 (as PyTorch)"),
+        ("input 8x8x30\nshuffle groups=4", "shuffle: 30 channels do not split into groups=4"),
+    ],
+)
+def test_new_block_and_norm_errors(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        analyse(text)
+    assert info.value.line == 2 and info.value.message == message, info.value.message

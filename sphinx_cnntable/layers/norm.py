@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import Args, Effect, LayerError, LayerType, Shape, register
+from .base import Args, Effect, LayerError, LayerType, Shape, register, show_shape
 from .geometry import spatial
 
 
@@ -72,29 +73,19 @@ def _affine(channels: int, affine: bool) -> Effect:
 class LayerNorm(LayerType):
     """``layernorm`` (``ln``): normalises each position over its C channels (channels
     last, as ConvNeXt's LayerNorm2d and a transformer's over the token dimension); gamma
-    and beta are C weights and C biases, nothing non-trainable (no running statistics).
-    ``bias=no`` drops beta."""
-
-    bias: bool
+    and beta are C weights and C biases, nothing non-trainable (no running statistics)."""
 
     names: ClassVar[tuple[str, ...]] = ("layernorm", "ln")
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:layernorm|ln)$")
     family: ClassVar[str] = "norm"
-    keywords: ClassVar[frozenset[str]] = frozenset({"bias"})
 
     @classmethod
     def build(cls, match: re.Match[str], args: Args) -> LayerType:
-        return cls(bias=args.flag("bias", True))
+        return cls()
 
     def apply(self, shape: Shape, head: str) -> Effect:
-        channels = shape[-1]
-        biases = channels if self.bias else 0
-        return Effect(
-            output_shape=shape,
-            weights=channels,
-            biases=biases,
-            formulas={"weights": str(channels), "biases": str(biases)},
-        )
+        params = _affine(shape[-1], True)
+        return Effect(output_shape=shape, weights=params.weights, biases=params.biases, formulas=params.formulas)
 
 
 @register
@@ -118,10 +109,11 @@ class GroupNorm(LayerType):
         return cls(groups=args.integer("groups", 1), affine=args.flag("affine", True))
 
     def apply(self, shape: Shape, head: str) -> Effect:
-        spatial(shape, head)
-        channels = shape[-1]
+        sizes, channels = spatial(shape, head)
         if channels % self.groups:
             raise LayerError(f"{head}: {channels} channels do not split into groups={self.groups}")
+        if channels // self.groups * math.prod(sizes) < 2:
+            raise LayerError(f"{head}: needs more than one value per group (as PyTorch)")
         params = _affine(channels, self.affine)
         return Effect(output_shape=shape, weights=params.weights, biases=params.biases, formulas=params.formulas)
 
@@ -145,7 +137,9 @@ class InstanceNorm(LayerType):
         return cls(affine=args.flag("affine", False))
 
     def apply(self, shape: Shape, head: str) -> Effect:
-        spatial(shape, head)
+        sizes, _ = spatial(shape, head)
+        if math.prod(sizes) < 2:
+            raise LayerError(f"{head}: needs more than one position per channel, not {show_shape(sizes)} (as PyTorch)")
         params = _affine(shape[-1], self.affine)
         return Effect(output_shape=shape, weights=params.weights, biases=params.biases, formulas=params.formulas)
 

@@ -115,8 +115,9 @@ def _indent(lines: list[str], by: int = 2) -> list[str]:
 
 
 class _Gen:
-    def __init__(self, draw, header: list[str], rf: bool = False) -> None:
+    def __init__(self, draw, header: list[str], rf: bool = False, rank: int = 2) -> None:
         self.draw = draw
+        self.rank = rank  # spatial axes of the input
         self.rf = rf
         self.header = header
         self.rejected: list[str] = []  # candidates PyTorch refused, as whole specs
@@ -139,12 +140,16 @@ class _Gen:
         if mode == "n":
             return f" pad={self.integer(0, kernel)}"
         if mode == "hxw":
-            return f" pad={self.integer(0, kernel)}x{self.integer(0, kernel)}"
+            return f" pad={self.axes(0, kernel)}"
         return "" if mode == "default" else f" pad={mode}"
+
+    def axes(self, lo: int, hi: int) -> str:
+        """One size per spatial axis: ``1x3`` (2-D), ``2x1x3`` (3-D), ``3`` (1-D)."""
+        return "x".join(str(self.integer(lo, hi)) for _ in range(self.rank))
 
     def kernel(self) -> str:
         if self.integer(0, 5) == 0:
-            return f"{self.integer(1, 4)}x{self.integer(1, 4)}"
+            return self.axes(1, 4)
         return str(self.integer(1, 5))
 
     def token_layer(self, shape: tuple[int, ...]) -> str:
@@ -186,12 +191,13 @@ class _Gen:
         if not self.rf and self.integer(0, 1 if len(shape) == 2 else 3) == 0:  # half the layers on tokens
             return self.token_layer(shape)
         if len(shape) == 1:
-            form = self.pick(["fc", "fc", "bn", "act", "flatten", "softmax"])
+            form = self.pick(["fc", "fc", "bn", "act", "flatten", "softmax", "ln", "scale"])
         elif self.rf:  # receptive field: images all the way
             form = self.pick(["conv", "conv", "conv", "dwconv", "deconv", "pool", "pool", "bn", "act", "lrn"])
         else:
             form = self.pick(["conv", "conv", "conv", "dwconv", "deconv", "pool", "pool", "gap", "fc", "bn",
-                              "act", "flatten", "lrn", "softmax", "upsample", "shuffle", "zeropad", "crop"])
+                              "act", "flatten", "lrn", "softmax", "upsample", "pixelshuffle", "zeropad", "crop",
+                              "ln", "gn", "in", "scale", "shuffle"])
         c = shape[-1]
         if form == "conv":
             k = self.kernel()
@@ -200,10 +206,10 @@ class _Gen:
             text = f"conv{k}-{filters}"
             stride = self.integer(1, 3)
             if stride > 1:
-                text += self.pick([f"/{stride}", f" stride={stride}", f" stride={stride}x{self.integer(1, 3)}"])
+                text += self.pick([f"/{stride}", f" stride={stride}", f" stride={self.axes(1, 3)}"])
             text += self.pad_option(int(k.split("x")[0]))
             if self.integer(0, 3) == 0:
-                text += self.pick([" dilation=2", " dilation=1x2", " dilation=3"])
+                text += self.pick([" dilation=2", f" dilation={self.axes(1, 2)}", " dilation=3"])
             if groups > 1:
                 text += f" groups={groups}"
         elif form == "dwconv":
@@ -219,7 +225,9 @@ class _Gen:
             text = self.deconv(c)
         elif form == "pool":
             k = self.integer(1, 4)
-            text = self.pick(["maxpool", "avgpool", "pool"])
+            # PyTorch's CPU AvgPool3d refuses an input smaller than the window even when the
+            # padding makes it fit (MaxPool3d and the 1-D/2-D pools do not): no 3-D avgpool
+            text = self.pick(["maxpool", "pool"] if self.rank == 3 else ["maxpool", "avgpool", "pool"])
             if k != 2 or self.integer(0, 1):
                 text += str(k)
             if self.integer(0, 1):
@@ -232,7 +240,7 @@ class _Gen:
                 text += " ceil=yes"
         elif form == "upsample":
             text = self.upsample(shape)
-        elif form == "shuffle":
+        elif form == "pixelshuffle":
             r = self.pick([2, 2, 3])
             text = f"pixelshuffle{r}" if c % (r * r) == 0 or self.integer(0, 3) == 0 else f"pixelunshuffle{r}"
         elif form in ("zeropad", "crop"):
@@ -242,6 +250,18 @@ class _Gen:
             text = self.pick([f"fc-{units}", f"fc {units}", f"linear-{units}", f"dense {units}"])
         elif form == "bn":
             text = self.pick(["bn", "batchnorm"])
+        elif form == "ln":
+            text = self.pick(["layernorm", "ln"])
+        elif form == "gn":
+            text = f"{self.pick(['groupnorm', 'gn'])} groups={self.pick([g for g in (1, 2, 3, 4) if c % g == 0])}"
+            if self.integer(0, 2) == 0:
+                text += " affine=no"
+        elif form == "in":
+            text = self.pick(["instancenorm", "instancenorm affine=yes", "instancenorm affine=no"])
+        elif form == "scale":
+            text = self.pick(["layerscale", "droppath", "droppath p=0.1", "stochasticdepth"])
+        elif form == "shuffle":
+            text = self.pick([f"shuffle groups={g}" for g in (1, 2, 3, 4) if c % g == 0] + ["channelshuffle"])
         elif form == "lrn":
             text = self.pick(["lrn", "lrn size=3"])
         elif form == "gap":
@@ -307,12 +327,14 @@ class _Gen:
         return lines, out
 
     def statement(self, shape, depth: int):
-        spatial = len(shape) == 3
+        spatial = len(shape) > 1
         kinds = ["layer"] * 6 + ["count", "labelled"]
         if depth < 3:
             kinds += ["repeat", "group", "residual", "add", "concat"]
             if not self.rf:  # the last row of a side output is not the network's output
                 kinds += ["side"] + (["skip", "skip"] if spatial else [])
+            if spatial and not self.rf:
+                kinds += ["se"] + (["split"] if shape[-1] >= 2 else [])
         if spatial:
             kinds += ["call"]
         kind = self.pick(kinds)
@@ -357,6 +379,19 @@ class _Gen:
             else:
                 head = f"{self.label()}:"
             return self.try_lines(shape, [head, *_indent(body)], [f"{self.label()}:", "  relu"])
+        if kind == "se":
+            c = shape[-1]
+            squeeze = self.integer(1, 8)
+            excite = self.pick([
+                ["gap", f"conv1-{squeeze}", "relu", f"conv1-{c}", "sigmoid"],
+                ["gap", f"conv1-{squeeze}", "silu", f"conv1-{c}", "hardsigmoid"],
+                ["gmp", f"fc-{squeeze}", "relu", f"fc-{c}", "sigmoid"],
+                ["gap", f"conv1-{c} bias=no"],
+            ])
+            return self.try_lines(shape, ["scale:", *_indent(excite)], ["scale:", "  gap", f"  conv1-{c}"])
+        if kind == "split":
+            body, _ = self.sequence((*shape[:-1], shape[-1] // 2), depth + 1, self.integer(1, 3))
+            return self.try_lines(shape, ["split:", *_indent(body)], ["residual:", "  identity"])
         if kind == "residual":
             body = self.preserving(shape, depth)
             return self.try_lines(shape, ["residual:", *_indent(body)], ["residual:", "  identity"], need=shape)
@@ -437,21 +472,24 @@ class _Gen:
 
 @st.composite
 def specs(draw, max_statements: int = 8, rf: bool = False, with_rejected: bool = False):
-    """A valid spec text with shape tracking (sizes 8..40 px, channels 1..16, or
-    one time in eight a sequence of 2..64 tokens); with
-    ``rf``, only layers that keep an image and have a whole-pixel receptive field. With
-    ``with_rejected``: ``(spec, [specs PyTorch refused while drawing it])``."""
-    h, w = draw(st.integers(8, 40)), draw(st.integers(8, 40))
+    """A valid spec text with shape tracking (images of 8..40 px, mostly; 1-D signals of
+    8..120, 3-D clips of 5..8 x 4..16 x 4..16; channels 1..16); with ``rf``, only images
+    and layers that keep one. With ``with_rejected``: ``(spec, [specs PyTorch refused
+    while drawing it])``."""
+    rank = 2 if rf else draw(st.sampled_from([2, 2, 2, 1, 3]))
     c = draw(st.integers(1, 16))
-    shape: tuple[int, ...] = (h, w, c)
-    if not rf and draw(st.integers(0, 7)) == 0:  # a token sequence
-        shape = (draw(st.integers(2, 64)), c)
-    header = [f"input {'x'.join(map(str, shape))}"]
+    if rank == 1:
+        sizes: tuple[int, ...] = (draw(st.integers(8, 120)),)
+    elif rank == 2:
+        sizes = (draw(st.integers(8, 40)), draw(st.integers(8, 40)))
+    else:
+        sizes = (draw(st.integers(5, 8)), draw(st.integers(4, 16)), draw(st.integers(4, 16)))
+    header = [f"input {'x'.join(map(str, (*sizes, c)))}"]
     default = draw(st.sampled_from([None, None, "default conv bias=no", "default bias=no", "default fc bias=no"]))
     if default:
         header.append(default)
-    gen = _Gen(draw, header, rf)
-    lines, _ = gen.sequence(shape, 0, draw(st.integers(1, max_statements)))
+    gen = _Gen(draw, header, rf, rank)
+    lines, _ = gen.sequence((*sizes, c), 0, draw(st.integers(1, max_statements)))
     text = "\n".join([*header, *lines]) + "\n" + DEFINES
     return (text, gen.rejected) if with_rejected else text
 

@@ -58,7 +58,8 @@ _ELEMENTWISE = {
 _FAMILY = {"conv": "conv", "dwconv": "conv", "deconv": "conv", "convt": "conv", "upconv": "conv", "fc": "fc",
            "linear": "fc", "dense": "fc", "maxpool": "pool", "avgpool": "pool", "pool": "pool", "bn": "norm",
            "batchnorm": "norm", "patch": "conv", "attention": "fc", "mhsa": "fc", "selfattention": "fc",
-           "layernorm": "norm"}
+           "layernorm": "norm", "ln": "norm", "groupnorm": "norm", "gn": "norm", "instancenorm": "norm",
+           "layerscale": "norm"}
 
 
 class Seq(nn.Module):
@@ -73,15 +74,29 @@ class Seq(nn.Module):
 
 
 class Merge(nn.Module):
-    """``add:`` / ``concat:`` (channels are dim 1) / ``residual:`` (body(x) + x)."""
+    """``add:`` / ``concat:`` (channels are dim 1) / ``residual:`` (body(x) + x) /
+    ``scale:`` (x * body(x), squeeze-and-excitation) / ``split:`` (x1, x2 = x.chunk(2);
+    cat(x1, body(x2)), ShuffleNetV2)."""
+
+    ROWS = {"concat": "concat", "split": "concat", "scale": "multiply"}
 
     def __init__(self, mode: str, branches: list[nn.Module]) -> None:
         super().__init__()
         self.mode = mode
         self.branches = nn.ModuleList(branches)
-        self.row_kind, self.row_text = "merge", "add" if mode != "concat" else "concat"
+        self.row_kind, self.row_text = "merge", self.ROWS.get(mode, "add")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "split":
+            kept, rest = x.chunk(2, dim=1)
+            return torch.cat([kept, self.branches[0](rest)], dim=1)
+        if self.mode == "scale":
+            weights = self.branches[0](x)
+            if weights.dim() == 2:  # an fc excitation: (N, C)
+                weights = weights.reshape(*weights.shape, *([1] * (x.dim() - 2)))
+            if weights.shape[1] != x.shape[1] or any(size != 1 for size in weights.shape[2:]):
+                raise ValueError(f"scale: the body gives {tuple(weights.shape)} for {tuple(x.shape)}")
+            return x * weights
         outs = [branch(x) for branch in self.branches]
         if self.mode == "residual":
             outs.append(x)
@@ -257,6 +272,28 @@ class PatchMerge(nn.Module):
         return _swin()._patch_merging_pad(x)
 
 
+class ChannelsLastNorm(nn.Module):
+    """LayerNorm over the channels of every position (ConvNeXt's LayerNorm2d)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.movedim(1, -1)).movedim(-1, 1)
+
+
+class LayerScale(nn.Module):
+    """A learned factor per channel (ConvNeXt's ``layer_scale``)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale.reshape(-1, *([1] * (x.dim() - 2)))
+
+
 class Leaf(nn.Module):
     """One layer row: a module, maybe preceded by padding (TF "same") or a flatten (fc)."""
 
@@ -379,7 +416,7 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
     positional = [w for w in words[1:] if "=" not in w]
     written = dict(options)  # sizes and margins of the resampling layers: never from a default
     stem = re.match(r"^[a-z]+", head).group(0)
-    family = _FAMILY.get(stem, "activation" if head in _ELEMENTWISE or head in ("softmax", "dropout", "lrn") else "other")
+    family = _FAMILY.get(stem, "activation" if head in _ELEMENTWISE or head in ("softmax", "dropout", "lrn", "droppath", "stochasticdepth") else "other")
     for scope in ("all", family):
         for key, value in defaults.get(scope, {}).items():
             options.setdefault(key, value)
@@ -453,8 +490,6 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
         if rank != 2:
             raise ValueError("translate: patch merging is checked on images only (torchvision's Swin)")
         return Leaf(text, ChannelsLast(PatchMerge()))
-    if head == "layernorm":
-        return Leaf(text, ChannelsLast(nn.LayerNorm(channels, bias=bias)))
     m = re.match(r"^(maxpool|avgpool|pool)(\w*?)(?:/(\w+))?$", head)
     if m:
         kernel = _pair(m.group(2) or "2")
@@ -513,6 +548,24 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
         return Leaf(text, _nd("BatchNorm", max(rank, 1))(channels))
     if head == "flatten":
         return Leaf(text, nn.Flatten())
+    if head in ("layernorm", "ln"):
+        return Leaf(text, ChannelsLastNorm(channels))
+    if head in ("groupnorm", "gn"):
+        if size is None:
+            raise ValueError("translate: groupnorm needs an image")
+        affine = options.get("affine", "yes").lower() in ("yes", "true", "on", "1")
+        return Leaf(text, nn.GroupNorm(int(options["groups"]), channels, affine=affine))
+    if head == "instancenorm":
+        if size is None:
+            raise ValueError("translate: instancenorm needs an image")
+        affine = options.get("affine", "no").lower() in ("yes", "true", "on", "1")
+        return Leaf(text, _nd("InstanceNorm", rank)(channels, affine=affine))
+    if head == "layerscale":
+        return Leaf(text, LayerScale(channels))
+    if head in ("droppath", "stochasticdepth"):
+        return Leaf(text, nn.Identity())
+    if head in ("shuffle", "channelshuffle"):
+        return Leaf(text, nn.ChannelShuffle(int(options.get("groups", "2"))))
     if head == "softmax":
         return Leaf(text, nn.Softmax(dim=1))
     if head == "dropout":
@@ -599,9 +652,14 @@ class _Builder:
             items, out = self.walk(statement.body, x, env)
             self.store(items, statement.label, out)
             return Side(Seq(items)), x
-        if statement.kind == "residual":
+        if statement.kind in ("residual", "scale"):
             items, _ = self.walk(statement.body, x, env)
-            module = Merge("residual", [Seq(items)])
+            module = Merge(statement.kind, [Seq(items)])
+        elif statement.kind == "split":
+            if x.dim() < 3 or x.shape[1] < 2:
+                raise ValueError("translate: split needs a feature map of at least 2 channels")
+            items, _ = self.walk(statement.body, x.chunk(2, dim=1)[1], env)
+            module = Merge("split", [Seq(items)])
         else:
             branches = []
             for branch in statement.body:
