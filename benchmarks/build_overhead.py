@@ -1,6 +1,6 @@
 """What a ``cnn-breakdown`` costs a Sphinx build, against the same table typed by hand.
 
-Run: ``/work/venv/bin/python benchmarks/build_overhead.py [--pages 200] [--runs 3] [--profile]``
+Run: ``python benchmarks/build_overhead.py [--pages 200] [--runs 3] [--profile]``
 
 Generates two projects in a temporary directory, each with ``--pages`` pages:
 

@@ -26,6 +26,15 @@ class Column:
     formula: str | None = None
     tight: bool = False  # formula written as the CS231n table writes shapes: 224*224*64=3.2M
 
+    @property
+    def right(self) -> bool:
+        """Right-aligned: the numbers, and the receptive field (``212``, ``3x5``)."""
+        return self.numeric or self.key == "rf"
+
+    def __reduce__(self) -> tuple[Callable[[str, str], Column], tuple[str, str]]:
+        """Pickled as its key and header (``value`` is a lambda), for Sphinx's doctrees."""
+        return _column, (self.key, self.header)
+
 
 def _shape(row: Row) -> str:
     return show_shape(row.output_shape)
@@ -56,6 +65,14 @@ COLUMNS: dict[str, Column] = {
 }
 """Column keys; aliases in :data:`COLUMN_ALIASES`."""
 
+
+
+def _column(key: str, header: str) -> Column:
+    """The column ``key`` under ``header`` (how a pickled :class:`Column` comes back)."""
+    column = COLUMNS[key]
+    return column if column.header == header else replace(column, header=header)
+
+
 COLUMN_ALIASES = {
     "output": "shape",
     "output_shape": "shape",
@@ -63,6 +80,9 @@ COLUMN_ALIASES = {
     "parameters": "params",
     "non-trainable": "non_trainable",
     "mult-adds": "macs",
+    "mac": "macs",
+    "flops": "macs",
+    "param": "params",
     "receptive_field": "rf",
     "receptive-field": "rf",
     "type": "layer",
