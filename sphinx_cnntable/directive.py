@@ -22,7 +22,7 @@ from .domain import note_breakdown
 from .engine import Breakdown, analyse, parse_shape
 from .errors import SpecError
 from .limits import MAX_SPEC_BYTES
-from .render_nodes import latex_colspec, render_table
+from .render_nodes import cnntable_node_for
 from .table import TableOptions, build_table, column_keys, parse_numbers
 from .units import MAX_PRECISION, dtype_name
 
@@ -81,12 +81,12 @@ class CnnBreakdown(SphinxDirective):
             message = f"cannot compute the table ({type(error).__name__}: {error}); please report this bug"
             return self._fail(Problem(message, "spec", self.get_location()))
         title, messages = self._title()
-        table_node = render_table(table, title, classes, hover=not table_options.formulas)
+        table_node = cnntable_node_for(table, title, classes, hover=not table_options.formulas)
         self.set_source_info(table_node)
         name = self.options.get("name", "")
         note_breakdown(self.env, name, breakdown, table_options.dtype, self.lineno)
         self.add_name(table_node)  # pops :name:
-        return [*messages, latex_colspec(table), table_node, *self._chart(breakdown, table_options, name)]
+        return [*messages, table_node, *self._chart(breakdown, table_options, name)]
 
     def _chart(self, breakdown: Breakdown, table_options: TableOptions, name: str) -> list[nodes.Node]:
         """``:chart: params, macs, memory`` (+ ``:chart-scale: log``): SVG in HTML, a summary elsewhere."""

@@ -16,10 +16,97 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
+from sphinx.locale import _
+
+from .render_html import INDENT, nobreak, table_html
+from .render_text import render_text
 from .table import Cell, Table, TableRow, TotalLine
 
-INDENT = "\u00b7\u00a0"
-"""Prefix per nesting level of a row's name: a middle dot and a no-break space."""
+
+class cnntable_node(nodes.General, nodes.Element):  # noqa: N801 (docutils node naming)
+    """A ``cnn-breakdown`` table as the directive leaves it: the :class:`Table` in
+    ``table``, the caption as a ``title`` child, ``hover`` and the user's
+    ``table_classes``, and one text child with the headers and row names for the
+    search index.
+
+    A handful of nodes instead of a node per cell: HTML builders write it in one pass
+    (:func:`~sphinx_cnntable.render_html.table_html`), the text builder as aligned
+    columns (:func:`visit_cnntable_text`), and :class:`ExpandTables` turns it into an
+    ordinary ``nodes.table`` (:func:`render_table`) for every other builder. Sphinx
+    numbers it as a table (``numfig``, ``:numref:``).
+    """
+
+
+def cnntable_node_for(
+    table: Table, title: nodes.title | None = None, classes: list[str] | None = None, hover: bool = True
+) -> cnntable_node:
+    """The directive's node for ``table``."""
+    words = " ".join([*table.headers, *(row.name for row in table.rows)])
+    children = [title] if title is not None else []
+    return cnntable_node("", *children, nodes.Text(words), table=table, hover=hover, table_classes=classes or [])
+
+
+def table_title(node: cnntable_node) -> str | None:
+    """The caption's text (Sphinx's title getter for ``numfig`` and ``:ref:``)."""
+    title = _title(node)
+    return title.astext() if title is not None else None
+
+
+def _title(node: nodes.Element) -> nodes.title | None:
+    return next((child for child in node.children if isinstance(child, nodes.title)), None)
+
+
+def visit_cnntable_html(translator: Any, node: cnntable_node) -> None:
+    """``<div class="cnntable-figure">``: the caption (number, text, link), then
+    :func:`~sphinx_cnntable.render_html.table_html`."""
+    body = translator.body
+    body.append(translator.starttag(node, "div", "", CLASS="cnntable-figure"))
+    title = _title(node)
+    if title is not None:
+        body.append('<p class="cnntable-caption caption">')
+        translator.add_fignumber(node)
+        body.append('<span class="caption-text">')
+        for child in title.children:
+            child.walkabout(translator)
+        body.append("</span>")
+        translator.add_permalink_ref(node, _("Link to this table"))
+        body.append("</p>\n")
+    label = title.astext() if title is not None else ""
+    classes = ("longtable", *node["table_classes"])
+    body.append(table_html(node["table"], node["hover"], classes, label))
+    body.append("</div>\n")
+    raise nodes.SkipNode
+
+
+def visit_cnntable_text(translator: Any, node: cnntable_node) -> None:
+    """The caption, then the columns aligned (numbers right), headers wrapped at their
+    spaces and hyphens, and the totals as ``label: value`` lines."""
+    translator.new_state(0)
+    title = _title(node)
+    if title is not None:
+        translator.add_text(title.astext() + "\n\n")
+    translator.add_text(render_text(node["table"], narrow=True).rstrip("\n"))
+    translator.end_state(wrap=False)
+    raise nodes.SkipNode
+
+
+class ExpandTables(SphinxPostTransform):
+    """For builders other than HTML and text: each :class:`cnntable_node` becomes a
+    ``tabularcolumns`` spec (LaTeX) and an ordinary table (:func:`render_table`)."""
+
+    default_priority = 5
+
+    def run(self, **kwargs: Any) -> None:
+        if self.app.builder.format == "html" or self.app.builder.name == "text":
+            return
+        for node in list(self.document.findall(cnntable_node)):
+            title = _title(node)
+            table = node["table"]
+            table_node = render_table(table, title.deepcopy() if title else None, node["table_classes"], node["hover"])
+            for key in ("ids", "names"):
+                table_node[key] = node[key]
+            table_node.source, table_node.line = node.source, node.line
+            node.replace_self([latex_colspec(table), table_node])
 
 
 class formula_hint(nodes.inline):  # noqa: N801 (docutils node naming)
@@ -56,7 +143,7 @@ def render_table(
     header = nodes.row()
     thead += header
     for column in table.columns:
-        header += _entry([nodes.Text(column.header)], numeric=column.numeric)
+        header += _entry([nodes.Text(column.header)], numeric=column.right)
     tbody = nodes.tbody()
     tgroup += tbody
     for row in table.rows:
@@ -100,7 +187,7 @@ def latex_colspec(table: Table) -> addnodes.tabular_col_spec:
     size, widths, line = _latex_widths(table)
     columns = []
     for column, width in zip(table.columns, widths):
-        align = r"\raggedleft" if column.numeric else r"\raggedright"
+        align = r"\raggedleft" if column.right else r"\raggedright"
         columns.append(f">{{{size}{align}\\arraybackslash}}\\X{{{width}}}{{{line}}}")
     return addnodes.tabular_col_spec(spec="|" + "|".join(columns) + "|")
 
@@ -200,20 +287,26 @@ def _entry(children: list[nodes.Node], numeric: bool = False, **attributes: Any)
 def _body_row(row: TableRow, table: Table, hover: bool) -> nodes.row:
     node = nodes.row(classes=[f"cnntable-{row.kind}", f"cnntable-depth-{row.depth}"])
     for column, cell in zip(table.columns, row.cells):
+        if cell.expression:  # the result on a line of its own, aligned with the other results
+            entry = nodes.entry(classes=["cnntable-num"])
+            entry += nodes.paragraph("", cell.expression)
+            entry += nodes.paragraph("", nobreak(cell.result))
+            node += entry
+            continue
         children = _cell_children(cell, hover)
         if column.key == "name":
             if row.kind == "group":
                 children = [nodes.strong("", "", *children)]
             if row.depth:
                 children.insert(0, nodes.inline("", INDENT * row.depth, classes=["cnntable-indent"]))
-        node += _entry(children, numeric=cell.numeric)
+        node += _entry(children, numeric=column.right)
     return node
 
 
 def _cell_children(cell: Cell, hover: bool) -> list[nodes.Node]:
     if hover and cell.title:
         return [formula_hint("", cell.text, title=cell.title, classes=["cnntable-formula"])]
-    return [nodes.Text(cell.text)]
+    return [nodes.Text(nobreak(cell.text))]
 
 
 def _total_row(total: TotalLine, ncols: int, first: bool) -> nodes.row:
@@ -226,7 +319,7 @@ def _total_row(total: TotalLine, ncols: int, first: bool) -> nodes.row:
     value_span = 2 if ncols >= 3 else 1
     label_span = ncols - value_span
     node += _entry([label], **({"morecols": label_span - 1} if label_span > 1 else {}))
-    node += _entry([nodes.Text(total.text)], numeric=True, **({"morecols": 1} if value_span == 2 else {}))
+    node += _entry([nodes.Text(nobreak(total.text))], numeric=True, **({"morecols": 1} if value_span == 2 else {}))
     return node
 
 
@@ -244,5 +337,5 @@ class UnspanCells(SphinxPostTransform):
             for entry in list(table.findall(nodes.entry)):
                 extra = entry.attributes.pop("morecols", 0)
                 row = entry.parent
-                for _ in range(extra):
+                for _filler in range(extra):
                     row.insert(row.index(entry) + 1, nodes.entry("", nodes.paragraph()))

@@ -13,10 +13,15 @@ from . import chart, domain
 from .directive import CnnBreakdown
 from .readme import register_readme_hook
 from .render_nodes import (
+    ExpandTables,
     UnspanCells,
+    cnntable_node,
     depart_formula_hint_html,
     formula_hint,
     passthrough,
+    table_title,
+    visit_cnntable_html,
+    visit_cnntable_text,
     visit_formula_hint_html,
 )
 
@@ -27,6 +32,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 CSS_FILE = "cnntable.css"
+JS_FILE = "cnntable.js"
 ENV_VERSION = 2  # 2: the cnn domain (breakdown summaries and citations for :cnn:)
 
 
@@ -42,6 +48,10 @@ def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
         man=plain,
         texinfo=plain,
     )
+    app.add_enumerable_node(
+        cnntable_node, "table", table_title, html=(visit_cnntable_html, None), text=(visit_cnntable_text, None)
+    )
+    app.add_post_transform(ExpandTables)
     app.add_post_transform(UnspanCells)
     app.connect("builder-inited", _add_stylesheet)
     app.connect("env-get-outdated", _version_changed)
@@ -74,16 +84,18 @@ def _version_changed(app: Sphinx, env: BuildEnvironment, added: set[str], change
 
 
 def _add_stylesheet(app: Sphinx) -> None:
-    """HTML builders only: link ``cnntable.css`` (copied by :func:`_copy_stylesheet`)."""
+    """HTML builders only: link ``cnntable.css`` and ``cnntable.js`` (copied by :func:`_copy_stylesheet`)."""
     if app.builder.format == "html":
         app.add_css_file(CSS_FILE)
+        app.add_js_file(JS_FILE, defer="defer")
 
 
 def _copy_stylesheet(app: Sphinx, exception: Exception | None) -> None:
-    """Copy ``cnntable.css`` into ``_static`` after a successful HTML build.
+    """Copy ``cnntable.css`` and ``cnntable.js`` into ``_static`` after a successful HTML build.
 
     Copying here, rather than adding to ``html_static_path``, leaves the configuration
     untouched, so an unchanged project rebuilds nothing.
     """
     if exception is None and app.builder.format == "html":
-        copy_asset_file(STATIC / CSS_FILE, Path(app.outdir) / "_static")
+        for name in (CSS_FILE, JS_FILE):
+            copy_asset_file(STATIC / name, Path(app.outdir) / "_static")

@@ -126,11 +126,19 @@ class TableOptions:
 
 @dataclass(frozen=True)
 class Cell:
-    """``text`` to show; ``title`` is the formula behind it, for a hover."""
+    """``text`` to show; ``title`` is the formula behind it, for a hover; ``expression``
+    the part of ``text`` before the result when the cell shows its formula
+    (``text`` is then ``expression + " " + result``, or ``expression + result``)."""
 
     text: str
     numeric: bool = False
     title: str | None = None
+    expression: str | None = None
+
+    @property
+    def result(self) -> str:
+        """The value at the end of ``text``: all of it, or what follows ``expression``."""
+        return self.text[len(self.expression):].lstrip() if self.expression else self.text
 
 
 @dataclass(frozen=True)
@@ -239,8 +247,10 @@ def _table_row(row: Row, count: int, members: list[Row], columns: list[Column], 
             total = sum(values)
         text = _number(total, options, column.key)
         formula = _formula(members, column, values, options)
-        shown = f"{formula}{'=' if column.tight else ' = '}{text}" if formula and options.formulas else text
-        cells.append(Cell(shown, numeric=True, title=f"{formula} = {exact(total)}" if formula else None))
+        expression = f"{formula}{'=' if column.tight else ' ='}" if formula and options.formulas else None
+        shown = f"{expression}{'' if column.tight else ' '}{text}" if expression else text
+        title = f"{formula} = {exact(total)}" if formula else None
+        cells.append(Cell(shown, numeric=True, title=title, expression=expression))
     return TableRow(
         cells=tuple(cells),
         kind="folded" if count > 1 else row.kind,
