@@ -25,7 +25,7 @@ from .table import Cell, Table, TotalLine
 INDENT = "\u00b7\u00a0"
 """Prefix per nesting level of a row's name: a middle dot and a no-break space."""
 
-_UNIT = re.compile(r"(?<=\d) (?=[A-Za-z%(])")
+_UNIT = re.compile(r"(?<=\d) (?=(?:[kKMGTP]i?B|B)\b)")
 """A space between a number and its unit (``444.54 KiB``, ``52,428 B``)."""
 
 SCROLL_CUE = "Scroll sideways for every column \u2194"

@@ -97,7 +97,8 @@ class ExpandTables(SphinxPostTransform):
     default_priority = 5
 
     def run(self, **kwargs: Any) -> None:
-        if self.app.builder.format == "html" or self.app.builder.name == "text":
+        builder = getattr(self.env, "_builder_cls", None) or self.app.builder  # Sphinx 9, or before
+        if builder.format == "html" or builder.name == "text":
             return
         for node in list(self.document.findall(cnntable_node)):
             title = _title(node)

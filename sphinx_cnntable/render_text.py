@@ -36,13 +36,15 @@ def render_text(table: Table, color: bool = False, narrow: bool = False) -> str:
 
     ``narrow`` (Sphinx's text builder): headers wrap at spaces and after hyphens to the
     width of their column, and a shown formula puts its result on a line of its own, the
-    row's last line, which holds the row's other cells too."""
+    row's last line, which holds the row's other cells too; group names are ``**bold**``
+    (on one line: nothing wraps), and the totals' numbers are right-aligned."""
     grid = [[[cell.expression, cell.result] if narrow and cell.expression else [cell.text] for cell in row.cells]
             for row in table.rows]
     name = _name_column(table)
     if name is not None:
         for lines, row in zip(grid, table.rows):
-            lines[name] = ["  " * row.depth + text for text in lines[name]]
+            bold = narrow and row.kind == "group" and lines[name][-1]
+            lines[name] = ["  " * row.depth + (f"**{text}**" if bold else text) for text in lines[name]]
     right = [column.right for column in table.columns]
     widths = [0] * len(table.columns) if narrow else [len(header) for header in table.headers]
     for lines in grid:
@@ -69,8 +71,11 @@ def render_text(table: Table, color: bool = False, narrow: bool = False) -> str:
     if table.totals:
         out.append(rule)
         label_width = max(len(total.label) for total in table.totals) + 1
+        value_width = max(len(total.text.split(" ")[0]) for total in table.totals)
         for total in table.totals:
-            out.append(f"{_paint((total.label + ':').ljust(label_width), DIM, color)} {total.text}")
+            number, space, rest = total.text.partition(" ")
+            value = number.rjust(value_width) + space + rest if narrow else total.text
+            out.append(f"{_paint((total.label + ':').ljust(label_width), DIM, color)} {value}")
     return "\n".join(out) + "\n"
 
 
