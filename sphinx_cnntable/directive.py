@@ -22,7 +22,7 @@ from .domain import note_breakdown
 from .engine import Breakdown, analyse, parse_shape
 from .errors import SpecError
 from .limits import MAX_SPEC_BYTES
-from .render_nodes import cnntable_node_for
+from .render_nodes import builder_of, cnntable_node_for
 from .table import TableOptions, build_table, column_keys, parse_numbers
 from .units import MAX_PRECISION, dtype_name
 
@@ -81,7 +81,10 @@ class CnnBreakdown(SphinxDirective):
             message = f"cannot compute the table ({type(error).__name__}: {error}); please report this bug"
             return self._fail(Problem(message, "spec", self.get_location()))
         title, messages = self._title()
-        table_node = cnntable_node_for(table, title, classes, hover=not table_options.formulas)
+        table_node = cnntable_node_for(
+            table, (text, input_shape, bias, table_options), title, classes, hover=not table_options.formulas,
+            html=builder_of(self.env).format == "html",
+        )
         self.set_source_info(table_node)
         name = self.options.get("name", "")
         note_breakdown(self.env, name, breakdown, table_options.dtype, self.lineno)

@@ -20,30 +20,53 @@ from sphinx.locale import _
 
 from .render_html import INDENT, nobreak, table_html
 from .render_text import render_text
-from .table import Cell, Table, TableRow, TotalLine
+from .engine import analyse
+from .table import Cell, Table, TableOptions, TableRow, TotalLine, build_table
 
 
 class cnntable_node(nodes.General, nodes.Element):  # noqa: N801 (docutils node naming)
-    """A ``cnn-breakdown`` table as the directive leaves it: the :class:`Table` in
-    ``table``, the caption as a ``title`` child, ``hover`` and the user's
-    ``table_classes``, and one text child with the headers and row names for the
-    search index.
+    """A ``cnn-breakdown`` table as the directive leaves it: the caption as a ``title``
+    child, one text child with the headers and row names for the search index, and
 
-    A handful of nodes instead of a node per cell: HTML builders write it in one pass
-    (:func:`~sphinx_cnntable.render_html.table_html`), the text builder as aligned
-    columns (:func:`visit_cnntable_text`), and :class:`ExpandTables` turns it into an
-    ordinary ``nodes.table`` (:func:`render_table`) for every other builder. Sphinx
-    numbers it as a table (``numfig``, ``:numref:``).
+    * ``spec``: what the table is computed from, ``(text, input shape, bias, options)``;
+    * ``html``: the table as HTML (:func:`~sphinx_cnntable.render_html.table_html`) when
+      an HTML builder read the page, else ``None``;
+    * ``hover`` and the user's ``table_classes``.
+
+    A handful of nodes instead of a node per cell, and a string instead of the table
+    model in the pickled doctree: HTML builders write ``html`` as it is, the text builder
+    draws aligned columns (:func:`visit_cnntable_text`), and :class:`ExpandTables`
+    turns the node into an ordinary ``nodes.table`` (:func:`render_table`) for every
+    other builder; those, or an HTML builder meeting a doctree another builder read,
+    compute the table again from ``spec`` (:func:`table_of`). Sphinx numbers the node
+    as a table (``numfig``, ``:numref:``).
     """
 
 
+Spec = tuple[str, "tuple[int, ...] | None", "bool | None", TableOptions]
+
+
 def cnntable_node_for(
-    table: Table, title: nodes.title | None = None, classes: list[str] | None = None, hover: bool = True
+    table: Table, spec: Spec, title: nodes.title | None = None, classes: list[str] | None = None,
+    hover: bool = True, html: bool = False,
 ) -> cnntable_node:
-    """The directive's node for ``table``."""
+    """The directive's node for ``table``, computed from ``spec``; ``html``: render it now."""
     words = " ".join([*table.headers, *(row.name for row in table.rows)])
     children = [title] if title is not None else []
-    return cnntable_node("", *children, nodes.Text(words), table=table, hover=hover, table_classes=classes or [])
+    rendered = table_html(table, hover, ("longtable", *(classes or [])), title.astext() if title else "") if html else None
+    return cnntable_node("", *children, nodes.Text(words), spec=spec, html=rendered, hover=hover,
+                         table_classes=classes or [])
+
+
+def table_of(node: cnntable_node) -> Table:
+    """The node's table, computed again from its ``spec``."""
+    text, input_shape, bias, options = node["spec"]
+    return build_table(analyse(text, input_shape, bias), options)
+
+
+def builder_of(env: Any) -> Any:
+    """The current builder's class (Sphinx 9) or the builder (Sphinx 7, 8): its ``name`` and ``format``."""
+    return getattr(env, "_builder_cls", None) or env.app.builder
 
 
 def table_title(node: cnntable_node) -> str | None:
@@ -71,9 +94,11 @@ def visit_cnntable_html(translator: Any, node: cnntable_node) -> None:
         body.append("</span>")
         translator.add_permalink_ref(node, _("Link to this table"))
         body.append("</p>\n")
-    label = title.astext() if title is not None else ""
-    classes = ("longtable", *node["table_classes"])
-    body.append(table_html(node["table"], node["hover"], classes, label))
+    rendered = node["html"]
+    if rendered is None:
+        label = title.astext() if title is not None else ""
+        rendered = table_html(table_of(node), node["hover"], ("longtable", *node["table_classes"]), label)
+    body.append(rendered)
     body.append("</div>\n")
     raise nodes.SkipNode
 
@@ -85,7 +110,7 @@ def visit_cnntable_text(translator: Any, node: cnntable_node) -> None:
     title = _title(node)
     if title is not None:
         translator.add_text(title.astext() + "\n\n")
-    translator.add_text(render_text(node["table"], narrow=True).rstrip("\n"))
+    translator.add_text(render_text(table_of(node), narrow=True).rstrip("\n"))
     translator.end_state(wrap=False)
     raise nodes.SkipNode
 
@@ -97,12 +122,12 @@ class ExpandTables(SphinxPostTransform):
     default_priority = 5
 
     def run(self, **kwargs: Any) -> None:
-        builder = getattr(self.env, "_builder_cls", None) or self.app.builder  # Sphinx 9, or before
+        builder = builder_of(self.env)
         if builder.format == "html" or builder.name == "text":
             return
         for node in list(self.document.findall(cnntable_node)):
             title = _title(node)
-            table = node["table"]
+            table = table_of(node)
             table_node = render_table(table, title.deepcopy() if title else None, node["table_classes"], node["hover"])
             for key in ("ids", "names"):
                 table_node[key] = node[key]

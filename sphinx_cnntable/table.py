@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from .engine import Breakdown, Row
 from .layers import show_shape
@@ -227,8 +228,14 @@ def _fold(rows: list[Row]) -> list[tuple[Row, int, list[Row]]]:
 
 
 def _number(value: int, options: TableOptions, column: str | None = None) -> str:
-    style = dict(options.column_numbers).get(column or "", options.numbers)
-    return number(value, style, options.precision)
+    style = _styles(options.column_numbers).get(column or "", options.numbers) if options.column_numbers else options.numbers
+    return exact(value) if style == "exact" else number(value, style, options.precision)
+
+
+@lru_cache(maxsize=64)
+def _styles(column_numbers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Column key -> number format, from ``TableOptions.column_numbers``."""
+    return dict(column_numbers)
 
 
 def _table_row(row: Row, count: int, members: list[Row], columns: list[Column], options: TableOptions) -> TableRow:
