@@ -10,6 +10,7 @@ that survives text and LaTeX; totals are the last rows of the body
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from docutils import nodes
@@ -128,11 +129,15 @@ class ExpandTables(SphinxPostTransform):
         for node in list(self.document.findall(cnntable_node)):
             title = _title(node)
             table = table_of(node)
-            table_node = render_table(table, title.deepcopy() if title else None, node["table_classes"], node["hover"])
+            latex = builder.format == "latex"
+            rows = replace(table, totals=[]) if latex else table  # LaTeX: the totals in a table of their own
+            table_node = render_table(rows, title.deepcopy() if title else None, node["table_classes"], node["hover"],
+                                      keep=latex)
             for key in ("ids", "names"):
                 table_node[key] = node[key]
             table_node.source, table_node.line = node.source, node.line
-            node.replace_self([latex_colspec(table), table_node])
+            extra = totals_table(table.totals) if latex and table.totals else []
+            node.replace_self([latex_colspec(rows), table_node, *extra])
 
 
 class formula_hint(nodes.inline):  # noqa: N801 (docutils node naming)
@@ -151,11 +156,37 @@ def passthrough(translator: Any, node: nodes.Node) -> None:
     """Visitor for builders that draw only the children."""
 
 
+class cnntable_row(nodes.row):  # noqa: N801 (docutils node naming)
+    """A row after which LaTeX must not break the page (``\\*``): the first row, and the
+    rows before the last, so no row sits alone under a header repeated on a new page.
+    Other builders draw it as a row (Sphinx dispatches along the class hierarchy)."""
+
+
+def visit_cnntable_row_latex(translator: Any, node: cnntable_row) -> None:
+    translator.visit_row(node)
+
+
+def depart_cnntable_row_latex(translator: Any, node: cnntable_row) -> None:
+    """Sphinx's row end, with ``\\*`` for ``\\``."""
+    translator.depart_row(node)
+    for index in range(len(translator.body) - 1, -1, -1):
+        if translator.body[index] == "\\\\\n":
+            translator.body[index] = "\\\\*\n"
+            break
+
+
+KEEP_LAST = 3
+"""Rows at the end of a table kept on one page (fewer when the table has fewer)."""
+
+
 def render_table(
-    table: Table, title: nodes.title | None = None, classes: list[str] | None = None, hover: bool = True
+    table: Table, title: nodes.title | None = None, classes: list[str] | None = None, hover: bool = True,
+    keep: bool = False,
 ) -> nodes.table:
     """The docutils table for ``table``; ``title`` becomes its caption. ``hover``: give
-    numbers their formula as a hover title (off when the cells show formulas already)."""
+    numbers their formula as a hover title (off when the cells show formulas already).
+    ``keep``: :class:`cnntable_row` for the first row and for those before the last
+    :data:`KEEP_LAST` rows (LaTeX then never leaves a row alone on a page)."""
     ncols = len(table.columns)
     node = nodes.table(classes=["cnntable", "colwidths-auto", "longtable", *(classes or [])])
     if title is not None:
@@ -172,8 +203,10 @@ def render_table(
         header += _entry([nodes.Text(column.header)], numeric=column.right)
     tbody = nodes.tbody()
     tgroup += tbody
-    for row in table.rows:
-        tbody += _body_row(row, table, hover)
+    count = len(table.rows)
+    for index, row in enumerate(table.rows):
+        kept = keep and index < count - 1 and (index == 0 or index >= count - KEEP_LAST)
+        tbody += _body_row(row, table, hover, cnntable_row if kept else nodes.row)
     for index, total in enumerate(table.totals):
         tbody += _total_row(total, ncols, first=index == 0)
     return node
@@ -310,8 +343,8 @@ def _entry(children: list[nodes.Node], numeric: bool = False, **attributes: Any)
     return entry
 
 
-def _body_row(row: TableRow, table: Table, hover: bool) -> nodes.row:
-    node = nodes.row(classes=[f"cnntable-{row.kind}", f"cnntable-depth-{row.depth}"])
+def _body_row(row: TableRow, table: Table, hover: bool, kind: type[nodes.row] = nodes.row) -> nodes.row:
+    node = kind(classes=[f"cnntable-{row.kind}", f"cnntable-depth-{row.depth}"])
     for column, cell in zip(table.columns, row.cells):
         if cell.expression:  # the result on a line of its own, aligned with the other results
             entry = nodes.entry(classes=["cnntable-num"])
@@ -347,6 +380,33 @@ def _total_row(total: TotalLine, ncols: int, first: bool) -> nodes.row:
     node += _entry([label], **({"morecols": label_span - 1} if label_span > 1 else {}))
     node += _entry([nodes.Text(nobreak(total.text))], numeric=True, **({"morecols": 1} if value_span == 2 else {}))
     return node
+
+
+def totals_table(totals: list[TotalLine]) -> list[nodes.Node]:
+    r"""For LaTeX: the totals as a table of their own after the rows (as in HTML), label
+    and value, in ``\small``, with its ``tabularcolumns`` spec: the value column as wide
+    as the longest value (right-aligned), the label column the rest or less."""
+    points = LATEX_SIZES[0][1]
+    line, padding = LATEX_LINE_PT * 2 / points, LATEX_PADDING_PT * 2 / points
+    value = max(_ens(nobreak(total.text)) for total in totals) + padding
+    label = min(max(_ens(total.label, bold=True) for total in totals) + padding, line - value)
+    size = LATEX_SIZES[0][0]
+    spec = (f"|>{{{size}\\raggedright\\arraybackslash}}\\X{{{int(label * 100)}}}{{{int(line * 100 + 0.999)}}}"
+            f"|>{{{size}\\raggedleft\\arraybackslash}}\\X{{{int(value * 100)}}}{{{int(line * 100 + 0.999)}}}|")
+    node = nodes.table(classes=["cnntable-totals"])
+    tgroup = nodes.tgroup(cols=2)
+    node += tgroup
+    tgroup += nodes.colspec(colwidth=max(len(total.label) for total in totals))
+    tgroup += nodes.colspec(colwidth=max(len(total.text) for total in totals))
+    tbody = nodes.tbody()
+    tgroup += tbody
+    for index, total in enumerate(totals):
+        classes = ["cnntable-total", f"cnntable-total-{total.key.replace('_', '-')}"]
+        row = nodes.row(classes=[*classes, "cnntable-total-first"] if index == 0 else classes)
+        row += _entry([nodes.strong("", total.label)])
+        row += _entry([nodes.Text(nobreak(total.text))], numeric=True)
+        tbody += row
+    return [addnodes.tabular_col_spec(spec=spec), node]
 
 
 class UnspanCells(SphinxPostTransform):

@@ -16,11 +16,14 @@ from .render_nodes import (
     ExpandTables,
     UnspanCells,
     cnntable_node,
+    cnntable_row,
+    depart_cnntable_row_latex,
     depart_formula_hint_html,
     formula_hint,
     passthrough,
     table_title,
     visit_cnntable_html,
+    visit_cnntable_row_latex,
     visit_cnntable_text,
     visit_formula_hint_html,
 )
@@ -51,6 +54,7 @@ def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
     app.add_enumerable_node(
         cnntable_node, "table", table_title, html=(visit_cnntable_html, None), text=(visit_cnntable_text, None)
     )
+    app.add_node(cnntable_row, latex=(visit_cnntable_row_latex, depart_cnntable_row_latex))
     app.add_post_transform(ExpandTables)
     app.add_post_transform(UnspanCells)
     app.connect("builder-inited", _add_stylesheet)
