@@ -59,9 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["make", "-C", str(latex), "all-pdf"], check=True, capture_output=True)
     (pdf,) = latex.glob("*.pdf")
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-    count = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    count = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
     log = pdf.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
-    overfull = re.findall(r"^Overfull \\hbox \(([\d.]+)pt too wide\) (.*)$", log, re.M)
+    overfull = re.findall(r"^Overfull \\hbox \(([\d.]+)pt too wide\) (.*)$", log, re.MULTILINE)
     print(f"{pdf}: {count} pages, {len(overfull)} overfull boxes")
     for width, where in overfull:
         print(f"  {width}pt too wide {where}")

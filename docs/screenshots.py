@@ -241,8 +241,8 @@ def check_page(browser: str, page: Path, width: int, dark: bool = False, height:
                  "--virtual-time-budget=5000", "--dump-dom"]
         if dark:
             flags += dark_flags()
-        result = subprocess.run([browser, *flags, frame.as_uri()], capture_output=True, text=True, timeout=120)
-    found = re.search(r'<pre id="cnntable-check">(.*?)</pre>', result.stdout, re.S)
+        result = subprocess.run([browser, *flags, frame.as_uri()], capture_output=True, text=True, timeout=120, check=False)
+    found = re.search(r'<pre id="cnntable-check">(.*?)</pre>', result.stdout, re.DOTALL)
     if not found:
         raise RuntimeError(f"no report from {os.fspath(frame)}: {result.stderr[-2000:]}")
     return json.loads(html.unescape(found.group(1)))

@@ -1,11 +1,15 @@
-"""Draw a :class:`~sphinx_cnntable.table.Table` as a docutils table.
+"""The directive's node and how each builder draws it.
 
-The result is an ordinary ``nodes.table`` (title, tgroup, colspecs, thead, tbody), so
-every Sphinx builder can write it. Extras: numeric cells carry ``cnntable-num``; rows
-carry ``cnntable-<kind>`` and ``cnntable-depth-N``; nested names get a visible prefix
-that survives text and LaTeX; totals are the last rows of the body
-(``cnntable-total``: the label spans all columns but the last two, the value those two); a formula behind a number becomes a hover title in HTML
-(:class:`formula_hint`).
+The directive leaves a :class:`cnntable_node` (the table's HTML and the spec it came
+from): HTML builders write the HTML, the text builder aligned columns, and
+:class:`ExpandTables` gives every other builder :func:`render_table`'s ordinary
+``nodes.table`` (title, tgroup, colspecs, thead, tbody) with its LaTeX column spec
+(:func:`latex_colspec`). Extras: numeric cells carry ``cnntable-num``; rows carry
+``cnntable-<kind>`` and ``cnntable-depth-N``; nested names get a visible prefix that
+survives text and LaTeX; totals are the last rows of the body (``cnntable-total``: the
+label spans all columns but the last two, the value those two), or for LaTeX a table of
+their own (:func:`totals_table`); a formula behind a number becomes a hover title in
+HTML (:class:`formula_hint`).
 """
 
 from __future__ import annotations
@@ -15,13 +19,12 @@ from typing import Any
 
 from docutils import nodes
 from sphinx import addnodes
+from sphinx.locale import _
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
-from sphinx.locale import _
-
+from .engine import analyse
 from .render_html import INDENT, nobreak, table_html
 from .render_text import render_text
-from .engine import analyse
 from .table import Cell, Table, TableOptions, TableRow, TotalLine, build_table
 
 
