@@ -140,6 +140,17 @@ def test_latex_longtable(app) -> None:
         assert figure in tex
     assert r"\label{\detokenize{index:vgg16}}" in tex
     assert not list(Path(app.outdir).rglob("cnntable.css"))
+    # no row alone after a page break: the first row, and the last three rows, keep together (\\*)
+    body = tex[tex.index(r"\endlastfoot"):tex.index(r"\end{longtable}")]
+    ends = re.findall(r"\\\\\*?\n", body)
+    assert len(ends) == 22 and ends[0] == ends[-3] == ends[-2] == "\\\\*\n"
+    assert ends[1] == ends[-4] == ends[-1] == "\\\\\n"
+    # the totals: a compact table of their own after the rows, values flush right
+    after = tex[tex.index(r"\end{longtable}"):]
+    totals = re.search(r"\\begin\{tabular\}\[t\]\{\|>\{\\small\\raggedright\\arraybackslash\}\\X\{\d+\}\{\d+\}"
+                       r"\|>\{\\small\\raggedleft\\arraybackslash\}\\X\{\d+\}\{\d+\}\|\}", after)
+    assert totals is not None and after.index("Total params") > totals.start()
+    assert "60,950,432\u00a0B (60.95\u00a0MB, 58.13\u00a0MiB)" in after  # numbers and units joined (no-break spaces)
 
 
 @pytest.mark.sphinx("text", testroot="basic", freshenv=True)
