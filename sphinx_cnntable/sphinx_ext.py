@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 CSS_FILE = "cnntable.css"
 JS_FILE = "cnntable.js"
-ENV_VERSION = 2  # 2: the cnn domain (breakdown summaries and citations for :cnn:)
+ENV_VERSION = 3  # 2: the cnn domain (breakdown summaries and citations for :cnn:); 3: cnntable_node
 
 
 def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
