@@ -1,6 +1,6 @@
 """How ``analyse`` scales with the number of layers.
 
-Run: ``/work/venv/bin/python benchmarks/engine_scaling.py [--profile]``
+Run: ``python benchmarks/engine_scaling.py [--profile]``
 
 Two spec shapes at 1,000, 10,000 and 100,000 layers: a flat one (conv3-64 / bn / relu
 lines written out) and one made of nested ``repeat`` blocks (groups with subtotals).

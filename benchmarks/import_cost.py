@@ -1,6 +1,6 @@
 """What importing sphinx-cnntable adds to a Sphinx start.
 
-Run: ``/work/venv/bin/python benchmarks/import_cost.py [--runs 15]``
+Run: ``python benchmarks/import_cost.py [--runs 15]``
 
 Each measurement is a fresh ``python -c`` process that times, with ``time.perf_counter``:
 

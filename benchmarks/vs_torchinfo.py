@@ -1,6 +1,6 @@
 """``cnntable --format json`` against ``torchinfo.summary`` on VGG-16, each a whole process.
 
-Run: ``/work/venv/bin/python benchmarks/vs_torchinfo.py [--runs 5]``
+Run: ``python benchmarks/vs_torchinfo.py [--runs 5]``
 (needs ``torch==2.13.0`` and ``torchinfo==1.8.0``: the ``torch`` extra).
 
 * ours: ``cnntable --format json docs/specs/vgg16.cnn`` (the console script);

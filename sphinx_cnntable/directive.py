@@ -25,7 +25,7 @@ from .engine import Breakdown, analyse
 from .errors import SpecError
 from .limits import MAX_SPEC_BYTES
 from .options import OptionError, directive_options
-from .render_nodes import latex_colspec, render_table
+from .render_nodes import builder_of, cnntable_node_for
 from .table import Table, TableOptions, build_table
 
 if TYPE_CHECKING:
@@ -80,7 +80,10 @@ class CnnBreakdown(SphinxDirective):
             message = f"cannot compute the table ({type(error).__name__}: {error}); please report this bug"
             return self._fail(Problem(message, "spec", self.get_location()))
         title, messages = self._title()
-        table_node = render_table(table, title, classes, hover=not table_options.formulas)
+        table_node = cnntable_node_for(
+            table, (text, input_shape, bias, table_options), title, classes, hover=not table_options.formulas,
+            html=builder_of(self.env).format == "html",
+        )
         self.set_source_info(table_node)
         name = self.options.get("name", "")
         self.add_name(table_node)  # pops :name:, gives the table its id
@@ -90,7 +93,7 @@ class CnnBreakdown(SphinxDirective):
         if table.folded_depth is not None:
             table_options = replace(table_options, depth=table.folded_depth)
         chart = self._chart(breakdown, table_options, name)
-        return [*messages, latex_colspec(table), table_node, *notes, *chart]
+        return [*messages, table_node, *notes, *chart]
 
     def _max_rows(self) -> int | None:
         """``cnntable_max_rows``; ``None`` (no limit) for ``None``, 0 or less."""

@@ -48,36 +48,70 @@ def _name_column(table: Table) -> int | None:
     return keys.index("name") if "name" in keys else None
 
 
-def render_text(table: Table, color: bool = False) -> str:
+def render_text(table: Table, color: bool = False, narrow: bool = False) -> str:
     """Aligned columns, numbers right-aligned, nested names indented two spaces per depth,
-    and a totals footer. ``color`` adds ANSI escapes (bold header and groups, dim formulas)."""
-    grid = [[safe(cell.text) for cell in row.cells] for row in table.rows]
-    headers = [safe(header) for header in table.headers]
+    and a totals footer. ``color`` adds ANSI escapes (bold header and groups, dim formulas).
+
+    ``narrow`` (Sphinx's text builder): headers wrap at spaces and after hyphens to the
+    width of their column, and a shown formula puts its result on a line of its own, the
+    row's last line, which holds the row's other cells too; group names are ``**bold**``
+    (on one line: nothing wraps), and the totals' numbers are right-aligned."""
+    grid = [[[safe(cell.expression), safe(cell.result)] if narrow and cell.expression else [safe(cell.text)]
+             for cell in row.cells]
+            for row in table.rows]
     name = _name_column(table)
     if name is not None:
-        for texts, row in zip(grid, table.rows):
-            texts[name] = "  " * row.depth + texts[name]
-    numeric = [column.numeric for column in table.columns]
-    widths = [len(header) for header in headers]
-    for texts in grid:
-        widths = [max(width, len(text)) for width, text in zip(widths, texts)]
+        for lines, row in zip(grid, table.rows):
+            bold = narrow and row.kind == "group" and lines[name][-1]
+            lines[name] = ["  " * row.depth + (f"**{text}**" if bold else text) for text in lines[name]]
+    titles = [safe(header) for header in table.headers]
+    right = [column.right for column in table.columns]
+    widths = [0] * len(table.columns) if narrow else [len(header) for header in titles]
+    for lines in grid:
+        widths = [max(width, *map(len, texts)) for width, texts in zip(widths, lines)]
+    headers = [_wrap(header, width) if narrow else [header] for header, width in zip(titles, widths)]
+    widths = [max(width, *map(len, texts)) for width, texts in zip(widths, headers)]
 
     def line(texts: list[str]) -> str:
-        parts = [text.rjust(w) if num else text.ljust(w) for text, w, num in zip(texts, widths, numeric)]
+        parts = [text.rjust(w) if num else text.ljust(w) for text, w, num in zip(texts, widths, right)]
         return "  ".join(parts).rstrip()
 
+    def block(cells: list[list[str]]) -> list[str]:
+        """The lines of one row, its cells aligned at the bottom."""
+        height = max(map(len, cells))
+        padded = [[""] * (height - len(texts)) + texts for texts in cells]
+        return [line([texts[index] for texts in padded]) for index in range(height)]
+
     rule = "-" * len(line(["-" * w for w in widths]))
-    out = [_paint(line(headers), BOLD, color), rule]
-    for texts, row in zip(grid, table.rows):
-        text = line(texts)
-        out.append(_paint(text, BOLD + CYAN, color) if row.kind == "group" else text)
+    out = [_paint(text, BOLD, color) for text in block(headers)]
+    out.append(rule)
+    for lines, row in zip(grid, table.rows):
+        for text in block(lines):
+            out.append(_paint(text, BOLD + CYAN, color) if row.kind == "group" else text)
     if table.totals:
         out.append(rule)
         totals = [(safe(total.label), safe(total.text)) for total in table.totals]
         label_width = max(len(label) for label, _ in totals) + 1
-        for label, value in totals:
+        value_width = max(len(text.split(" ")[0]) for _, text in totals)
+        for label, text in totals:
+            number, space, rest = text.partition(" ")
+            value = number.rjust(value_width) + space + rest if narrow else text
             out.append(f"{_paint((label + ':').ljust(label_width), DIM, color)} {value}")
     return "\n".join(out) + "\n"
+
+
+def _wrap(header: str, width: int) -> list[str]:
+    """``header`` in lines of at most ``width`` characters (or its longest word), broken
+    at spaces and after hyphens: ``Non-trainable`` -> ``Non-``, ``trainable``."""
+    words = re.findall(r"[^ -]*-|[^ -]+", header)
+    lines: list[str] = []
+    for word in words:
+        joined = lines[-1] + ("" if lines[-1].endswith("-") else " ") + word if lines else word
+        if lines and len(joined) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(word)
+    return lines or [header]
 
 
 def _paint(text: str, style: str, color: bool) -> str:
@@ -94,7 +128,7 @@ def render_markdown(table: Table) -> str:
     """A GFM pipe table (numeric columns ``---:``), then the totals as a bullet list."""
     out = [
         "| " + " | ".join(md_escape(header) for header in table.headers) + " |",
-        "|" + "|".join("---:" if column.numeric else ":---" for column in table.columns) + "|",
+        "|" + "|".join("---:" if column.right else ":---" for column in table.columns) + "|",
     ]
     name = _name_column(table)
     for row in table.rows:

@@ -14,10 +14,18 @@ from . import chart, domain
 from .directive import CnnBreakdown, absolute_file_roots
 from .readme import register_readme_hook
 from .render_nodes import (
+    ExpandTables,
     UnspanCells,
+    cnntable_node,
+    cnntable_row,
+    depart_cnntable_row_latex,
     depart_formula_hint_html,
     formula_hint,
     passthrough,
+    table_title,
+    visit_cnntable_html,
+    visit_cnntable_row_latex,
+    visit_cnntable_text,
     visit_formula_hint_html,
 )
 
@@ -28,7 +36,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 CSS_FILE = "cnntable.css"
-ENV_VERSION = 4  # 2: the cnn domain (summaries and citations for :cnn:); 3: every row keyed; 4: every claimant of a name
+JS_FILE = "cnntable.js"
+ENV_VERSION = 5  # 2: the cnn domain (summaries and citations for :cnn:); 3: every row keyed; 4: every claimant of a name; 5: cnntable_node
 MAX_ROWS = 2_000
 """Default of ``cnntable_max_rows``: the most rows a table draws (see the directive's docs)."""
 
@@ -48,6 +57,11 @@ def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
         man=plain,
         texinfo=plain,
     )
+    app.add_enumerable_node(
+        cnntable_node, "table", table_title, html=(visit_cnntable_html, None), text=(visit_cnntable_text, None)
+    )
+    app.add_node(cnntable_row, latex=(visit_cnntable_row_latex, depart_cnntable_row_latex))
+    app.add_post_transform(ExpandTables)
     app.add_post_transform(UnspanCells)
     app.connect("builder-inited", _add_stylesheet)
     app.connect("env-get-outdated", _version_changed)
@@ -80,13 +94,14 @@ def _version_changed(app: Sphinx, env: BuildEnvironment, added: set[str], change
 
 
 def _add_stylesheet(app: Sphinx) -> None:
-    """HTML builders only: link ``cnntable.css`` (copied by :func:`_copy_stylesheet`)."""
+    """HTML builders only: link ``cnntable.css`` and ``cnntable.js`` (copied by :func:`_copy_stylesheet`)."""
     if app.builder.format == "html":
         app.add_css_file(CSS_FILE)
+        app.add_js_file(JS_FILE, defer="defer")
 
 
 def _copy_stylesheet(app: Sphinx, exception: Exception | None) -> None:
-    """Copy ``cnntable.css`` into ``_static`` after a successful HTML build.
+    """Copy ``cnntable.css`` and ``cnntable.js`` into ``_static`` after a successful HTML build.
 
     Copying here, rather than adding to ``html_static_path``, leaves the configuration
     untouched, so an unchanged project rebuilds nothing. The copy overwrites the one an
@@ -94,7 +109,9 @@ def _copy_stylesheet(app: Sphinx, exception: Exception | None) -> None:
     """
     if exception is None and app.builder.format == "html":
         target = Path(app.outdir) / "_static"
-        if "force" in inspect.signature(copy_asset_file).parameters:  # Sphinx 7.4+
-            copy_asset_file(STATIC / CSS_FILE, target, force=True)
-        else:
-            copy_asset_file(STATIC / CSS_FILE, target)
+        force = "force" in inspect.signature(copy_asset_file).parameters  # Sphinx 7.4+
+        for name in (CSS_FILE, JS_FILE):
+            if force:
+                copy_asset_file(STATIC / name, target, force=True)
+            else:
+                copy_asset_file(STATIC / name, target)

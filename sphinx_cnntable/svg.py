@@ -205,7 +205,7 @@ def render_chart(
         values = [bar.values[key] for bar in bars]
         total = sum(values)
         peak = max(values, default=0)
-        total_text = _bytes(total) if key == "memory" else compact(total, 3)
+        total_text = _bytes(total) if key == "memory" else compact(total, 3) if total >= 10_000 else f"{total:,}"
         add(
             f'<text class="cnntable-chart-heading" x="{x0}" y="{_TOP - 8}" font-weight="bold" '
             f'fill="#24292f">{_esc(heading)} <tspan class="cnntable-chart-muted" font-weight="normal" '

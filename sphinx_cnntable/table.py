@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from .engine import Breakdown, Row
 from .layers import show_shape
@@ -25,6 +26,15 @@ class Column:
     value: Callable[[Row], int | str]
     formula: str | None = None
     tight: bool = False  # formula written as the CS231n table writes shapes: 224*224*64=3.2M
+
+    @property
+    def right(self) -> bool:
+        """Right-aligned: the numbers, and the receptive field (``212``, ``3x5``)."""
+        return self.numeric or self.key == "rf"
+
+    def __reduce__(self) -> tuple[Callable[[str, str], Column], tuple[str, str]]:
+        """Pickled as its key and header (``value`` is a lambda), for Sphinx's doctrees."""
+        return _column, (self.key, self.header)
 
 
 def _shape(row: Row) -> str:
@@ -57,6 +67,14 @@ COLUMNS: dict[str, Column] = {
 }
 """Column keys; aliases in :data:`COLUMN_ALIASES`."""
 
+
+
+def _column(key: str, header: str) -> Column:
+    """The column ``key`` under ``header`` (how a pickled :class:`Column` comes back)."""
+    column = COLUMNS[key]
+    return column if column.header == header else replace(column, header=header)
+
+
 COLUMN_ALIASES = {
     "output": "shape",
     "output_shape": "shape",
@@ -64,6 +82,9 @@ COLUMN_ALIASES = {
     "parameters": "params",
     "non-trainable": "non_trainable",
     "mult-adds": "macs",
+    "mac": "macs",
+    "flops": "macs",
+    "param": "params",
     "receptive_field": "rf",
     "receptive-field": "rf",
     "type": "layer",
@@ -116,11 +137,19 @@ class TableOptions:
 
 @dataclass(frozen=True)
 class Cell:
-    """``text`` to show; ``title`` is the formula behind it, for a hover."""
+    """``text`` to show; ``title`` is the formula behind it, for a hover; ``expression``
+    the part of ``text`` before the result when the cell shows its formula
+    (``text`` is then ``expression + " " + result``, or ``expression + result``)."""
 
     text: str
     numeric: bool = False
     title: str | None = None
+    expression: str | None = None
+
+    @property
+    def result(self) -> str:
+        """The value at the end of ``text``: all of it, or what follows ``expression``."""
+        return self.text[len(self.expression):].lstrip() if self.expression else self.text
 
 
 @dataclass(frozen=True)
@@ -267,8 +296,14 @@ def _fold(rows: list[Row]) -> list[tuple[Row, int, list[Row]]]:
 
 
 def _number(value: int, options: TableOptions, column: str | None = None) -> str:
-    style = dict(options.column_numbers).get(column or "", options.numbers)
-    return number(value, style, options.precision)
+    style = _styles(options.column_numbers).get(column or "", options.numbers) if options.column_numbers else options.numbers
+    return exact(value) if style == "exact" else number(value, style, options.precision)
+
+
+@lru_cache(maxsize=64)
+def _styles(column_numbers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Column key -> number format, from ``TableOptions.column_numbers``."""
+    return dict(column_numbers)
 
 
 def _table_row(row: Row, count: int, members: list[Row], columns: list[Column], options: TableOptions) -> TableRow:
@@ -287,8 +322,10 @@ def _table_row(row: Row, count: int, members: list[Row], columns: list[Column], 
             total = sum(values)
         text = _number(total, options, column.key)
         formula = _formula(members, column, values, options)
-        shown = f"{formula}{'=' if column.tight else ' = '}{text}" if formula and options.formulas else text
-        cells.append(Cell(shown, numeric=True, title=f"{formula} = {exact(total)}" if formula else None))
+        expression = f"{formula}{'=' if column.tight else ' ='}" if formula and options.formulas else None
+        shown = f"{expression}{'' if column.tight else ' '}{text}" if expression else text
+        title = f"{formula} = {exact(total)}" if formula else None
+        cells.append(Cell(shown, numeric=True, title=title, expression=expression))
     return TableRow(
         cells=tuple(cells),
         kind="folded" if count > 1 else row.kind,

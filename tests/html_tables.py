@@ -60,22 +60,40 @@ class HtmlTable:
 
 
 class _TableReader(HTMLParser):
+    """Reads plain tables and ``cnn-breakdown`` figures: a ``div.cnntable-figure`` (the
+    anchor) holding the caption (``p.cnntable-caption``), the layer table and the totals
+    table, whose rows become the layer table's last rows."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.tables: list[HtmlTable] = []
         self.section = ""
-        self.in_caption = False
+        self.in_caption = ""  # "table" in a <caption>, "figure" in a figure's caption
         self.caption_number = False
         self.cell: Cell | None = None
+        self.figure_id = ""
+        self.caption = ""
+        self.totals = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = {key: value or "" for key, value in attrs}
-        if tag == "table":
-            self.tables.append(HtmlTable(attributes))
-        elif not self.tables:
+        classes = attributes.get("class", "").split()
+        if tag == "div" and "cnntable-figure" in classes:
+            self.figure_id, self.caption = attributes.get("id", ""), ""
+        elif tag == "p" and "cnntable-caption" in classes:
+            self.in_caption = "figure"
+        elif tag == "table" and "cnntable-totals" in classes:
+            self.totals = True
+        elif tag == "table":
+            self.totals = False
+            if "cnntable" in classes and self.figure_id:
+                attributes["id"] = self.figure_id
+            self.tables.append(HtmlTable(attributes, caption=self.caption))
+            self.figure_id = self.caption = ""
+        elif not self.tables and not self.in_caption:
             return
         elif tag == "caption":
-            self.in_caption = True
+            self.in_caption = "table"
         elif tag == "span" and self.in_caption and attributes.get("class") == "caption-number":
             self.caption_number = True
         elif tag in ("thead", "tbody"):
@@ -91,8 +109,8 @@ class _TableReader(HTMLParser):
             self.cell.titles.append(attributes["title"])
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "caption":
-            self.in_caption = False
+        if tag == "caption" or (tag == "p" and self.in_caption == "figure"):
+            self.in_caption = ""
         elif tag == "span":
             self.caption_number = False
         elif tag in ("td", "th") and self.cell is not None:
@@ -101,7 +119,10 @@ class _TableReader(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self.in_caption and not self.caption_number and data != "\u00b6":
-            self.tables[-1].caption += data
+            if self.in_caption == "table":
+                self.tables[-1].caption += data
+            else:
+                self.caption += data
         elif self.cell is not None:
             self.cell.text += data
 

@@ -44,7 +44,7 @@ EXPECTED = [
     # options.rst: bad options, at the directive's line
     ("options.rst", 4, ":input: input '224x224x3x1x1': write HxWxC"),
     ("options.rst", 10, ":dtype: unknown dtype 'float7'"),
-    ("options.rst", 25, ":columns: unknown column 'flops'"),
+    ("options.rst", 25, ":columns: unknown column 'flop'"),
     ("options.rst", 31, ":numbers: unknown number format 'roughly'"),
     ("options.rst", 37, ":depth: expected a whole number 1 or more, got 'zero'"),
     ("options.rst", 43, ":bias: expected yes or no, got 'maybe'"),

@@ -90,9 +90,14 @@ def test_html_structure_and_classes(app) -> None:
     assert conv.cells[3].titles == ["1,728 + 64 = 1,792"]
     totals = [row for row in vgg.body if "cnntable-total" in row.classes]
     assert "cnntable-total-first" in totals[0].classes
-    assert totals[0].cells[0].colspan == 3 and "cnntable-num" in totals[0].cells[1].classes
-    assert totals[0].cells[1].colspan == 2
+    assert len(totals[0].cells) == 2 and "cnntable-num" in totals[0].cells[1].classes  # label, value
     assert vgg.body.index(totals[0]) == len(vgg.layers)  # totals come last
+    # the totals sit in their own two-column table after the scroll box, so no width hides them
+    figure = re.search(r'<div class="cnntable-figure" id="vgg16">(.*?class="cnntable-totals.*?)</table>\n</div>', html, re.S)
+    assert figure is not None
+    inside = figure.group(1)
+    assert inside.index('class="cnntable-caption') < inside.index('class="cnntable-cue"') < inside.index(
+        'class="cnntable-scroll"') < inside.index('class="cnntable-totals')
     stem = next(row for row in nested.layers if row.cells[0].text == "stem")
     assert "cnntable-group" in stem.classes
     inner = next(row for row in nested.layers if row.cells[0].text.endswith("conv3-16"))
@@ -136,6 +141,17 @@ def test_latex_longtable(app) -> None:
         assert figure in tex
     assert r"\label{\detokenize{index:vgg16}}" in tex
     assert not list(Path(app.outdir).rglob("cnntable.css"))
+    # no row alone after a page break: the first row, and the last three rows, keep together (\\*)
+    body = tex[tex.index(r"\endlastfoot"):tex.index(r"\end{longtable}")]
+    ends = re.findall(r"\\\\\*?\n", body)
+    assert len(ends) == 22 and ends[0] == ends[-3] == ends[-2] == "\\\\*\n"
+    assert ends[1] == ends[-4] == ends[-1] == "\\\\\n"
+    # the totals: a compact table of their own after the rows, values flush right
+    after = tex[tex.index(r"\end{longtable}"):]
+    totals = re.search(r"\\begin\{tabular\}\[t\]\{\|>\{\\small\\raggedright\\arraybackslash\}\\X\{\d+\}\{\d+\}"
+                       r"\|>\{\\small\\raggedleft\\arraybackslash\}\\X\{\d+\}\{\d+\}\|\}", after)
+    assert totals is not None and after.index("Total params") > totals.start()
+    assert "60,950,432\u00a0B (60.95\u00a0MB, 58.13\u00a0MiB)" in after  # numbers and units joined (no-break spaces)
 
 
 @pytest.mark.sphinx("text", testroot="basic", freshenv=True)
@@ -145,10 +161,15 @@ def test_text_output(app) -> None:
     text = (Path(app.outdir) / "index.txt").read_text(encoding="utf-8")
     for figure in (VGG16_CONV1_1, VGG16_CONV3_1, VGG16_FC1, VGG16_PARAMS, VGG16_MACS, VGG16_ACTIVATIONS):
         assert figure in text
-    assert re.search(r"\| conv1_1 +\| 224x224x64 +\| 3,211,264 +\| 1,792 +\|", text)
-    assert re.search(r"\| \*\*Total params\*\* +\| 138,357,544 +\|", text)
-    assert re.search(r"\| \u00b7\u00a0conv3-16 +\|", text)
-    assert "**stem**" in text
+    # columns aligned, numbers flush right, headers wrapped at their spaces, nothing else wrapped
+    assert re.search(r"\n {9}Output\nLayer {4}shape {8}Activations {7}Params {11}MACs\n-{61}\n", text)
+    assert "\nconv1_1  224x224x64     3,211,264        1,792     86,704,128\n" in text
+    assert "\nmaxpool  7x7x512           25,088            0              0\n" in text
+    assert "\nTotal params:                                            138,357,544\n" in text
+    assert "\nMACs (conv, fc and attention multiply-accumulates):   15,470,264,320\n" in text
+    assert "\nActivation memory (float32):                              60,950,432 B (60.95 MB, 58.13 MiB)\n" in text
+    assert re.search(r"\n  conv3-16 ", text)  # nested rows indented
+    assert "\n**stem**" in text  # a group's name in bold markers, on one line
 
 
 @pytest.mark.parametrize("buildername", ["man", "texinfo", "singlehtml", "dirhtml", "xml", "epub"])
@@ -276,7 +297,7 @@ def test_flags_accept_yes_and_no(project) -> None:
         (":input: banana", ":input:"),
         (":bias: maybe", ":bias: expected yes or no"),
         (":dtype: float7", ":dtype: unknown dtype"),
-        (":columns: name, flops", ":columns: unknown column"),
+        (":columns: name, flop", ":columns: unknown column"),
         (":columns: " + ", ".join(["name"] * 1000), ":columns: column 'name' is given twice"),  # was accepted
         (":columns: name, shape, output", ":columns: column 'output' is given twice (as 'shape')"),
         (":numbers: roughly", ":numbers: unknown number format"),

@@ -127,7 +127,7 @@ def test_html_has_no_raw_script_from_user_text(escaped: Any) -> None:
     html = (Path(escaped.outdir) / "index.html").read_text(encoding="utf-8")
     page = _parse(html)
     assert not any("alert(" in script for script in page.scripts), page.scripts
-    assert page.tags.count("table") == 2  # the caption's "</table>" closed nothing
+    assert page.tags.count("table") == 4  # each table and its totals: the caption's "</table>" closed nothing
     text = "".join(page.text)
     assert TITLE in text  # shown as text, exactly
     assert f"unknown layer '{BAD_LAYER}'" in text  # the keep_warnings paragraph

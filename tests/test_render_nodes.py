@@ -155,7 +155,7 @@ def test_latex_colspec() -> None:
     assert [align for _, align, *_ in columns] == ["raggedright"] * 2 + ["raggedleft"] * 3
     assert sum(a for *_, a, _ in columns) <= columns[0][3]
     assert [align for _, align, *_ in _latex_columns(_table(columns=("name", "rf", "macs")))] == [
-        "raggedright", "raggedright", "raggedleft"]
+        "raggedright", "raggedleft", "raggedleft"]  # the receptive field is a number too
 
 
 def test_latex_columns_hold_their_longest_word() -> None:

@@ -62,3 +62,26 @@ def test_depth_and_number_options() -> None:
     assert column_keys("name, output, mult-adds") == ["name", "shape", "macs"]
     with pytest.raises(ValueError, match="unknown column 'colour'"):
         column_keys("name, colour")
+
+
+def test_flops_is_a_column_alias_as_in_charts() -> None:
+    assert column_keys("name, flops, param") == ["name", "macs", "params"]
+    assert column_keys("mac") == ["macs"]
+
+
+def test_narrow_text_wraps_headers_and_puts_results_on_the_last_line() -> None:
+    """Sphinx's text builder: ``Output shape`` wraps at its space, a shown formula keeps its
+    result on the row's last line with the other cells, the receptive field is flush right."""
+    from sphinx_cnntable.render_text import render_text
+
+    spec = "input 32x32x3\nconv3-8\n"
+    options = TableOptions(columns=("name", "shape", "params", "rf"), formulas=True, totals=False)
+    lines = render_text(build_table(analyse(spec), options), narrow=True).splitlines()
+    assert lines == [
+        "         Output              Receptive",
+        "Layer    shape       Params      field",
+        "-" * 38,
+        "input    32x32x3          0          1",
+        "                  216 + 8 =",
+        "conv3-8  32x32x8        224          3",
+    ]
