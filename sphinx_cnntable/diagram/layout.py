@@ -14,7 +14,9 @@ order of the joins' first rank (interval colouring), so the layout is determinis
 **volumes**: the main path's feature maps (from the output back through each row's
 first input) as 3-D boxes, left to right: height ``12 + 14*log2(H)``, thickness
 ``4 + 6*log2(C)``, depth ``6 + 7*log2(W)`` drawn at 45 degrees (all capped at 220),
-an fc output as a thin bar of height ``12 + 14*log2(N)``.
+an fc output as a thin bar of height ``12 + 14*log2(N)``. A feature map is drawn where
+the shape changes and after each layer with more weights than output channels (conv,
+fc; not a norm's scale).
 
 ``depth`` shows rows nested less than ``depth`` deep, as the table's ``:depth:`` does: a
 group at the last shown depth is one box with its subtotals. More than ``max_boxes``
@@ -145,6 +147,13 @@ def _detail(row: Row, show: Sequence[str]) -> str:
     return " \u00b7 ".join(parts)
 
 
+def _label(row: Row) -> str:
+    """A box's first line: the row's name, a group's with its kind (``layer1 (repeat)``)."""
+    if row.kind != "group" or row.block in (None, row.name, "iteration"):
+        return row.name
+    return f"{row.name} ({row.block})"
+
+
 def _parents(rows: Sequence[Row]) -> list[int | None]:
     """Index of each row's enclosing group (rows nest by ``depth``, in reading order)."""
     parents: list[int | None] = []
@@ -230,62 +239,78 @@ def _flow(
         main = main[:max_boxes]
     shown = set(main)
 
+    if direction != "down":  # headers stand in bands above the boxes they span: no rank of their own
+        items = [(index, what) for index, what in items if what == "box"] + [
+            (index, what) for index, what in items if what == "header"]
+    down = direction == "down"
+    ranked = [item for item in items if down or item[1] == "box"]
+    labels = {index: _label(rows[index]) for index, _ in items}
+    details = {index: _detail(rows[index], show or (("params",) if rows[index].kind == "group" else ()))
+               for index in main}
     peak = max((_metric(rows[index], encode, dtype) for index in main), default=0) if encode else 0
-    label_chars = max((len(rows[index].name) for index in main), default=8)
-    detail_chars = max((len(_detail(rows[index], show)) for index in main), default=8)
+    label_chars = max((len(labels[index]) for index in main), default=8)
+    detail_chars = max((len(details[index]) for index in main), default=8)
     box_w = min(max(140.0, CHAR * max(label_chars, detail_chars * SMALL / FONT) + 16), 300.0)
     header_depths = [rows[index].depth for index, what in items if what == "header"]
-    header_w = 150.0 + INDENT * (max(header_depths, default=0) + 1) if header_depths else 0.0
-    down = direction == "down"
+    header_chars = max((len(labels[index]) + 12 + INDENT / CHAR * rows[index].depth
+                        for index, what in items if what == "header"), default=0)
+    header_w = min(max(150.0, CHAR * header_chars * (SMALL + 1) / FONT), 320.0) if header_depths else 0.0
     main_len = BOX_H if down else box_w  # a box's extent along the main axis
     cross_len = box_w if down else BOX_H
     pitch = main_len + GAP
     head = PAD + (24 if notes or encode else 0) + (20 if title else 0)
     header_cross = header_w if down else HEADER_H * (max(header_depths, default=0) + 1)
     column = PAD + (header_cross + GAP if header_depths else 0)  # cross position of the box column
+    band = head  # left-right: the headers' bands start below the title and notes
+    if not down:
+        column += head - PAD
+        head = PAD
 
-    def rect(rank: int, cross: float, along: float, across: float) -> tuple[float, float, float, float]:
-        start = head + rank * pitch
+    starts: list[float] = []  # where each rank starts along the main axis
+    position = head
+    for index, what in ranked:
+        starts.append(position)
+        position += pitch if what == "box" else HEADER_H + 6
+
+    def rect(start: float, cross: float, along: float, across: float) -> tuple[float, float, float, float]:
         return (cross, start, across, along) if down else (start, cross, along, across)
 
     def point(along: float, cross: float) -> tuple[float, float]:
         return (cross, along) if down else (along, cross)
 
     boxes: list[Box] = []
-    rank_of: dict[int, int] = {}
+    rank_of = {index: rank for rank, (index, _) in enumerate(ranked)}
+    first_rank: dict[int, int] = {}
     last_rank: dict[int, int] = {}
-    for rank, (index, what) in enumerate(items):
-        rank_of[index] = rank
-        node = index
-        while parents[node] is not None:
-            node = parents[node]  # type: ignore[assignment]
+    for rank, (index, what) in enumerate(ranked):
+        node: int | None = index
+        while node is not None:
+            first_rank.setdefault(node, rank)
             last_rank[node] = rank
-    for rank, (index, what) in enumerate(items):
+            node = parents[node]
+    for index, what in items:
         row = rows[index]
         if what == "header":
             level = row.depth
+            first, last = first_rank.get(index), last_rank.get(index)
+            if first is None or last is None:
+                continue  # a group with nothing shown inside (left-right only)
             if down:
-                x, y, w, h = rect(rank, PAD + INDENT * level, HEADER_H, header_w - INDENT * level)
-                end = head + last_rank.get(index, rank) * pitch + main_len
-                span = (x - 4, y, x - 4, end)
+                x, y, w, h = rect(starts[first], PAD + INDENT * level, HEADER_H, header_w - INDENT * level)
+                span = (x - 4, y, x - 4, starts[last] + main_len)
             else:
-                x, y, w, h = rect(rank, PAD + HEADER_H * level, box_w, HEADER_H - 2)
-                end = head + last_rank.get(index, rank) * pitch + main_len
-                span = (x, y + h + 1, end, y + h + 1)
-            kind_word = row.block or "group"
-            label = row.name if kind_word in (row.name, "iteration") else f"{row.name} ({kind_word})"
+                x, y, w, h = rect(starts[first], band + HEADER_H * level, starts[last] + main_len - starts[first],
+                                  HEADER_H - 2)
+                span = (x, y + h + 1, x + w, y + h + 1)
             detail = f"{compact(row.params)} params" if row.params else ""
-            boxes.append(Box(index, "header", label, detail, _tooltip(row, dtype), x, y, w, h, span=span))
+            boxes.append(Box(index, "header", labels[index], detail, _tooltip(row, dtype), x, y, w, h, span=span))
             continue
-        x, y, w, h = rect(rank, column, main_len, cross_len)
+        x, y, w, h = rect(starts[rank_of[index]], column, main_len, cross_len)
         bar = None
         if encode:
             value = _metric(row, encode, dtype)
             bar = math.log10(1 + value) / math.log10(1 + peak) if peak and value else 0.0
-        kind = "group" if row.kind == "group" else row.kind
-        label = row.name if kind != "group" else f"{row.name} ({row.block})" if row.block not in (row.name, None) else row.name
-        detail = _detail(row, show or (("params",) if kind == "group" else ()))
-        boxes.append(Box(index, kind, label, detail, _tooltip(row, dtype), x, y, w, h, bar=bar))
+        boxes.append(Box(index, row.kind, labels[index], details[index], _tooltip(row, dtype), x, y, w, h, bar=bar))
 
     # joins: every input of every row, between the boxes that stand for them
     edges: list[tuple[int, int]] = []
@@ -314,8 +339,8 @@ def _flow(
     joins: list[Join] = []
     centre = column + cross_len / 2
     for a, b in edges:
-        start = head + rank_of[a] * pitch
-        end = head + rank_of[b] * pitch
+        start = starts[rank_of[a]]
+        end = starts[rank_of[b]]
         if (a, b) in tracks:
             lane = far + GAP / 2 + TRACK * (tracks[(a, b)] + 1)
             out_at = start + main_len / 2 + OFFSET
@@ -327,7 +352,7 @@ def _flow(
     joins.sort(key=lambda join: (rank_of[join.target], rank_of[join.source]))
     assert all((a, b) in tracks or (a, b) in straight for a, b in edges)
 
-    main_extent = head + len(items) * pitch - GAP + PAD
+    main_extent = position - GAP + PAD
     cross_extent = far + (GAP / 2 + TRACK * (len(track_ends) + 1) if track_ends else 0) + PAD
     width, height = (cross_extent, main_extent) if down else (main_extent, cross_extent)
     if encode:
@@ -357,7 +382,8 @@ def _volumes(breakdown: Breakdown, dtype: str, title: str) -> Diagram:
     path = main_path(breakdown)
     kept = [index for position, index in enumerate(path)
             if position == 0 or position == len(path) - 1
-            or rows[index].output_shape != rows[path[position + 1]].output_shape]
+            or rows[index].output_shape != rows[path[position - 1]].output_shape
+            or rows[index].weights > rows[index].output_shape[-1]]
     notes = ["Sizes are log-scaled: height 12 + 14*log2(H), thickness 4 + 6*log2(C), "
              "depth 6 + 7*log2(W); a vector is a bar of height 12 + 14*log2(N)."]
     if len(path) < len([row for row in rows if row.kind != "group"]):
