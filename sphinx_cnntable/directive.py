@@ -18,6 +18,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from .chart import chart_node, parse_chart_options
+from .diagram.sources import note_source
 from .domain import note_breakdown
 from .engine import Breakdown, analyse
 from .errors import SpecError
@@ -77,6 +78,7 @@ class CnnBreakdown(SphinxDirective):
         self.set_source_info(table_node)
         name = self.options.get("name", "")
         note_breakdown(self.env, name, breakdown, table_options.dtype, self.lineno)
+        note_source(self.env, name, breakdown)
         self.add_name(table_node)  # pops :name:
         return [*messages, latex_colspec(table), table_node, *self._chart(breakdown, table_options, name)]
 

@@ -1,5 +1,6 @@
 """Sphinx wiring: the directive, the hover node's visitors, the :cnn: role and its
-domain, the chart node, the README marker hook, and the stylesheet."""
+domain, the chart node, the ``cnn-diagram`` directive, the README marker hook, and the
+stylesheet."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sphinx.util import logging
 from sphinx.util.fileutil import copy_asset_file
 
 from . import chart, domain
+from .diagram import node as diagram
 from .directive import CnnBreakdown
 from .readme import register_readme_hook
 from .render_nodes import (
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 CSS_FILE = "cnntable.css"
-ENV_VERSION = 3  # 2: the cnn domain (summaries and citations for :cnn:); 3: every row keyed
+ENV_VERSION = 4  # 2: the cnn domain (summaries and citations for :cnn:); 3: every row keyed; 4: diagram sources
 
 
 def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
@@ -48,6 +50,7 @@ def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
     app.connect("build-finished", _copy_stylesheet)
     domain.setup(app)
     chart.setup(app)
+    diagram.setup(app)
     register_readme_hook(app)
     return {
         "version": version,
