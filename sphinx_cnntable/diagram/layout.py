@@ -11,9 +11,8 @@ enters its target from that side. Since a rank holds one box of the column and t
 tracks lie beyond the column, no join crosses a box. Tracks are given greedily in
 order of the joins' first rank (interval colouring), so the layout is deterministic.
 
-**volumes**: the main path's feature maps (from the output back through each row's
-first input) as 3-D boxes, left to right: height ``12 + 14*log2(H)``, thickness
-``4 + 6*log2(C)``, depth ``6 + 7*log2(W)`` drawn at 45 degrees (all capped at 220),
+**volumes**: the main path's feature maps (:func:`main_path`) as 3-D boxes, left to
+right: height ``12 + 14*log2(H)``, thickness ``4 + 6*log2(C)``, depth ``6 + 7*log2(W)`` drawn at 45 degrees (all capped at 220),
 an fc output as a thin bar of height ``12 + 14*log2(N)``. A feature map is drawn where
 the shape changes and after each layer with more weights than output channels (conv,
 fc; not a norm's scale).
@@ -363,12 +362,15 @@ def _flow(
 
 
 def main_path(breakdown: Breakdown) -> list[int]:
-    """Indices of the main path's rows: from the output back through each first input."""
+    """Indices of the main path's rows: from the output back through each row's first
+    input of the row's own shape (a residual's body, an SE block's input), or its first."""
     rows = breakdown.rows
     index = breakdown.final_row if breakdown.final_row is not None else len(rows) - 1
     path = [index]
     while rows[index].inputs:
-        index = rows[index].inputs[0]
+        inputs = rows[index].inputs
+        same = [source for source in inputs if rows[source].output_shape == rows[index].output_shape]
+        index = (same or list(inputs))[0]
         path.append(index)
     return path[::-1]
 
@@ -387,7 +389,7 @@ def _volumes(breakdown: Breakdown, dtype: str, title: str) -> Diagram:
     notes = ["Sizes are log-scaled: height 12 + 14*log2(H), thickness 4 + 6*log2(C), "
              "depth 6 + 7*log2(W); a vector is a bar of height 12 + 14*log2(N)."]
     if len(path) < len([row for row in rows if row.kind != "group"]):
-        notes.append("The main path only (each row's first input).")
+        notes.append("The main path only.")
     if len(kept) > MAX_VOLUMES:
         notes.append(f"The first {MAX_VOLUMES} of {len(kept)} feature maps are drawn.")
         kept = kept[:MAX_VOLUMES]
