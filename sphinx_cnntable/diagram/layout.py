@@ -12,10 +12,10 @@ tracks lie beyond the column, no join crosses a box. Tracks are given greedily i
 order of the joins' first rank (interval colouring), so the layout is deterministic.
 
 **volumes**: the main path's feature maps (:func:`main_path`) as 3-D boxes, left to
-right: height ``12 + 14*log2(H)``, thickness ``4 + 6*log2(C)``, depth ``6 + 7*log2(W)`` drawn at 45 degrees (all capped at 220),
-an fc output as a thin bar of height ``12 + 14*log2(N)``. A feature map is drawn where
-the shape changes and after each layer with more weights than output channels (conv,
-fc; not a norm's scale).
+right: height ``12 + 14*log2(H)``, thickness ``4 + 6*log2(C)``, depth ``6 + 7*log2(W)``
+drawn at 45 degrees (all capped at 220), an fc output as a thin bar of height
+``12 + 14*log2(N)``. A feature map is drawn where the shape changes and after each
+layer with more weights than output channels (conv, fc; not a norm's scale).
 
 ``depth`` shows rows nested less than ``depth`` deep, as the table's ``:depth:`` does: a
 group at the last shown depth is one box with its subtotals. More than ``max_boxes``
