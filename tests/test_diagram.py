@@ -4,6 +4,7 @@ right rows and around every box), escaping, TikZ that compiles, and real builds.
 from __future__ import annotations
 
 import filecmp
+import os
 import re
 import shutil
 import subprocess
@@ -365,6 +366,9 @@ def test_cli_writes_svg_and_tikz(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert cli_main(["diagram", str(spec), "-o", str(out), "--show", "params"]) == 0
     root = SafeET.fromstring(out.read_text(encoding="utf-8"))
     assert root.tag == f"{SVG}svg"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # a new file's mode, not mkstemp's 0o600
     assert out.read_text(encoding="utf-8") == render_svg(layout(analyse(TINY), show=("params",)), "cnndiagram") + "\n"
     tex = tmp_path / "tiny.tex"
     assert cli_main(["diagram", str(spec), "-o", str(tex)]) == 0
@@ -377,6 +381,17 @@ def test_cli_writes_svg_and_tikz(tmp_path: Path, capsys: pytest.CaptureFixture[s
         cli_main(["diagram", str(spec), "--style", "cubes"])
     assert exit_info.value.code == 2
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_readme_diagrams_are_current() -> None:
+    """The SVGs the README shows are what ``cnntable diagram`` writes today."""
+    folder = Path(__file__).parent.parent / "docs" / "_static" / "diagrams"
+    cases = {
+        "unet.svg": layout(analyse(SPECS["unet"]), depth=2, show=("params",), title="U-Net (milesial)"),
+        "alexnet.svg": layout(analyse(SPECS["alexnet"]), style="volumes", title="AlexNet"),
+    }
+    for name, diagram in cases.items():
+        assert (folder / name).read_text(encoding="utf-8") == render_svg(diagram, "cnndiagram") + "\n", name
 
 
 # -- builds -------------------------------------------------------------------------

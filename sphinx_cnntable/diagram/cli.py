@@ -36,6 +36,16 @@ def _checked(convert: Callable[[str], object]) -> Callable[[str], str]:
     return check
 
 
+def _mode(target: Path) -> int:
+    """The file's own permissions if it exists, else what a new file gets (0o666 less the umask)."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnntable diagram",
@@ -90,6 +100,7 @@ def main(argv: Sequence[str]) -> int:
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(output)
+        os.chmod(temporary, _mode(target))
         os.replace(temporary, target)
     except OSError as error:
         if temporary is not None and os.path.exists(temporary):

@@ -153,6 +153,10 @@ def _label(row: Row) -> str:
     return f"{row.name} ({row.block})"
 
 
+def _header_detail(row: Row) -> str:
+    return f"{compact(row.params)} params" if row.params else ""
+
+
 def _parents(rows: Sequence[Row]) -> list[int | None]:
     """Index of each row's enclosing group (rows nest by ``depth``, in reading order)."""
     parents: list[int | None] = []
@@ -251,7 +255,7 @@ def _flow(
     detail_chars = max((len(details[index]) for index in main), default=8)
     box_w = min(max(140.0, CHAR * max(label_chars, detail_chars * SMALL / FONT) + 16), 300.0)
     header_depths = [rows[index].depth for index, what in items if what == "header"]
-    header_chars = max((len(labels[index]) + 12 + INDENT / CHAR * rows[index].depth
+    header_chars = max((len(labels[index]) + len(_header_detail(rows[index])) + 5 + INDENT / CHAR * rows[index].depth
                         for index, what in items if what == "header"), default=0)
     header_w = min(max(150.0, CHAR * header_chars * (SMALL + 1) / FONT), 320.0) if header_depths else 0.0
     main_len = BOX_H if down else box_w  # a box's extent along the main axis
@@ -301,8 +305,7 @@ def _flow(
                 x, y, w, h = rect(starts[first], band + HEADER_H * level, starts[last] + main_len - starts[first],
                                   HEADER_H - 2)
                 span = (x, y + h + 1, x + w, y + h + 1)
-            detail = f"{compact(row.params)} params" if row.params else ""
-            boxes.append(Box(index, "header", labels[index], detail, _tooltip(row, dtype), x, y, w, h, span=span))
+            boxes.append(Box(index, "header", labels[index], _header_detail(row), _tooltip(row, dtype), x, y, w, h, span=span))
             continue
         x, y, w, h = rect(starts[rank_of[index]], column, main_len, cross_len)
         bar = None
