@@ -389,7 +389,7 @@ def _volumes(breakdown: Breakdown, dtype: str, title: str) -> Diagram:
             if position == 0 or position == len(path) - 1
             or rows[index].output_shape != rows[path[position - 1]].output_shape
             or rows[index].weights > rows[index].output_shape[-1]]
-    notes = ["Sizes are log-scaled: height 12 + 14*log2(H), thickness 4 + 6*log2(C), "
+    notes = ["Log-scaled sizes: height 12 + 14*log2(H), thickness 4 + 6*log2(C),",
              "depth 6 + 7*log2(W); a vector is a bar of height 12 + 14*log2(N)."]
     if len(path) < len([row for row in rows if row.kind != "group"]):
         notes.append("The main path only.")

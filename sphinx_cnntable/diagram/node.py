@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from docutils import nodes
+from docutils.utils import escape2null, unescape
 from sphinx.util import logging
 
 from ..directive import CnnBreakdown, Problem, _text
@@ -55,7 +56,7 @@ class CnnDiagram(CnnBreakdown):
                 "show": parse_show(self.options.get("show")),
                 "depth": table_options.depth,
                 "dtype": table_options.dtype,
-                "title": self.arguments[0] if self.arguments else "",
+                "title": unescape(escape2null(self.arguments[0])) if self.arguments else "",
                 "max_boxes": self.config.cnntable_diagram_max_boxes,
             }
         except (OptionError, DiagramError) as error:
@@ -127,7 +128,8 @@ def _resolve(app: Sphinx, doctree: nodes.document, docname: str) -> None:
             node = drawn
         classes = " ".join(dict.fromkeys(node["classes"]))
         if fmt == "html":
-            node.replace_self(nodes.raw("", f'<div class="{classes}">{node["svg"]}</div>\n', format="html"))
+            ident = f' id="{node["ids"][0]}"' if node["ids"] else ""
+            node.replace_self(nodes.raw("", f'<div class="{classes}"{ident}>{node["svg"]}</div>\n', format="html"))
         elif fmt == "latex":
             node.replace_self(nodes.raw("", node["tikz"], format="latex"))
         else:

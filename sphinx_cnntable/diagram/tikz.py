@@ -58,8 +58,8 @@ def render_tikz(diagram: Diagram, max_width: float = 460.0, max_height: float = 
         f"\\begin{{tikzpicture}}[x={unit},y=-{unit},font=\\sffamily,"
         "every node/.style={inner sep=0pt,anchor=base west}]",
     ]
-    size = f"\\fontsize{{{_n(FONT * 0.75 * scale)}}}{{{_n(FONT * 0.9 * scale)}}}\\selectfont"
-    small = f"\\fontsize{{{_n(SMALL * 0.75 * scale)}}}{{{_n(SMALL * 0.9 * scale)}}}\\selectfont"
+    size = f"\\fontsize{{{_n(FONT * 0.75 * scale)}}}{{{_n(FONT * 0.9 * scale)}}}\\selectfont\\sffamily"
+    small = f"\\fontsize{{{_n(SMALL * 0.75 * scale)}}}{{{_n(SMALL * 0.9 * scale)}}}\\selectfont\\sffamily"
     y = PAD + FONT
     if diagram.title:
         out.append(f"\\node[font={size}\\bfseries] at ({PAD},{y}) {{{tex_escape(diagram.title)}}};")
