@@ -485,3 +485,28 @@ def test_parallel_equals_serial(make_app: Any, tmp_path: Path) -> None:
         app.cleanup()
     for page in ("index.html", "other.html", "myst.html"):
         assert filecmp.cmp(outputs[0] / page, outputs[1] / page, shallow=False), page
+
+
+def test_incremental_rebuild_redraws_a_named_tables_diagram(make_app: Any, tmp_path: Path) -> None:
+    """Edit the table on index.rst: other.rst (unchanged, drawing it by name) is written
+    again with the new shapes, as a fresh build writes it."""
+    src = tmp_path / "src"
+    shutil.copytree(ROOTS / "test-diagram", src)
+    first = make_app("html", srcdir=src, freshenv=True)
+    first.build()
+    other = Path(first.outdir) / "other.html"
+    assert "32x32x16" in other.read_text(encoding="utf-8")
+    index = src / "index.rst"
+    text = index.read_text(encoding="utf-8").replace("conv3-16 pad=1", "conv3-24 pad=1", 1)
+    text = text.replace("   residual:\n     conv3-16 pad=1\n     relu\n     conv3-16 pad=1",
+                        "   residual:\n     conv3-24 pad=1\n     relu\n     conv3-24 pad=1")
+    index.write_text(text, encoding="utf-8")
+    later = index.stat().st_mtime + 5
+    os.utime(index, (later, later))
+    second = make_app("html", srcdir=src)
+    second.build()
+    incremental = other.read_text(encoding="utf-8")
+    assert "32x32x24" in incremental
+    fresh = make_app("html", srcdir=src, builddir=tmp_path / "fresh", freshenv=True)
+    fresh.build()
+    assert (Path(fresh.outdir) / "other.html").read_text(encoding="utf-8") == incremental

@@ -20,7 +20,7 @@ from ..directive import CnnBreakdown, Problem, _text
 from ..engine import Breakdown, analyse
 from ..errors import SpecError
 from ..options import OptionError, directive_options
-from .sources import find, merge, purge
+from .sources import find, merge, note_reference, outdated, purge, updated
 from .layout import DIRECTIONS, ENCODINGS, MAX_BOXES, STYLES, DiagramError, check_choice, layout, parse_show, summary
 from .svg import render_svg
 from .tikz import render_tikz
@@ -66,6 +66,7 @@ class CnnDiagram(CnnBreakdown):
             if input_shape is not None or bias is not None:
                 return self._fail(Problem(":input: and :bias: belong to the named table, not its diagram",
                                           "option", self.get_location()))
+            note_reference(self.env, name)
             node = cnn_diagram("", table=name, settings=settings, classes=["cnntable-diagram", *classes])
             self.set_source_info(node)
             return [node]
@@ -150,3 +151,5 @@ def setup(app: Sphinx) -> None:
     app.connect("doctree-resolved", _resolve)
     app.connect("env-purge-doc", purge)
     app.connect("env-merge-info", merge)
+    app.connect("env-get-outdated", outdated)
+    app.connect("env-updated", updated)
