@@ -315,12 +315,13 @@ def _flow(
         boxes.append(Box(index, row.kind, labels[index], details[index], _tooltip(row, dtype), x, y, w, h, bar=bar))
 
     # joins: every input of every row, between the boxes that stand for them
-    edges: list[tuple[int, int]] = []
+    found: dict[tuple[int, int], None] = {}  # in order, without repeats
     for index, row in enumerate(rows):
         for source in row.inputs:
             a, b = rep[source], rep[index]
-            if a != b and a in shown and b in shown and (a, b) not in edges:
-                edges.append((a, b))
+            if a != b and a in shown and b in shown:
+                found[(a, b)] = None
+    edges = list(found)
     previous = {b: a for a, b in zip(main, main[1:])}
     straight = [(a, b) for a, b in edges if previous.get(b) == a]
     routed = sorted(((a, b) for a, b in edges if previous.get(b) != a),

@@ -34,8 +34,9 @@ OPTIONS = ("input", "file", "name", "class", "bias", "dtype", "depth", "style", 
 
 
 class cnn_diagram(nodes.General, nodes.Element):  # noqa: N801 (docutils node naming)
-    """Attributes: ``svg``, ``tikz``, ``summary``; or ``table`` (a table's name) and
-    ``settings`` (the layout's keyword arguments), drawn when resolved."""
+    """Attributes: ``diagram`` (the layout, drawn as SVG or TikZ when resolved for a
+    builder), ``ident`` and ``summary``; or ``table`` (a table's name) and ``settings``
+    (the layout's keyword arguments), laid out when resolved."""
 
 
 class CnnDiagram(CnnBreakdown):
@@ -103,8 +104,8 @@ def draw(breakdown: Breakdown, settings: dict[str, Any], ident: str, classes: li
     diagram = layout(breakdown, **settings)
     return cnn_diagram(
         "",
-        svg=render_svg(diagram, ident),
-        tikz=render_tikz(diagram),
+        diagram=diagram,
+        ident=ident,
         summary=summary(diagram, breakdown),
         classes=["cnntable-diagram", *classes],
     )
@@ -130,9 +131,10 @@ def _resolve(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         classes = " ".join(dict.fromkeys(node["classes"]))
         if fmt == "html":
             ident = f' id="{node["ids"][0]}"' if node["ids"] else ""
-            node.replace_self(nodes.raw("", f'<div class="{classes}"{ident}>{node["svg"]}</div>\n', format="html"))
+            svg = render_svg(node["diagram"], node["ident"])
+            node.replace_self(nodes.raw("", f'<div class="{classes}"{ident}>{svg}</div>\n', format="html"))
         elif fmt == "latex":
-            node.replace_self(nodes.raw("", node["tikz"], format="latex"))
+            node.replace_self(nodes.raw("", render_tikz(node["diagram"]), format="latex"))
         else:
             node.replace_self(nodes.paragraph("", node["summary"], classes=["cnntable-diagram-summary"]))
 
