@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 import subprocess
-from itertools import combinations
+from itertools import combinations, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +160,7 @@ SPECS = _specs()
 
 
 def _segments(points: tuple[tuple[float, float], ...]) -> list[tuple[tuple[float, float], tuple[float, float]]]:
-    return list(zip(points, points[1:]))
+    return list(pairwise(points))
 
 
 def _crosses(segment: tuple[tuple[float, float], tuple[float, float]], box: Box) -> bool:
@@ -354,7 +354,7 @@ def test_tikz_with_latex_specials_compiles(tmp_path: Path) -> None:
                 "\\usepackage{tikz}\n\\begin{document}\n" + body + "\\end{document}\n")
     (tmp_path / "d.tex").write_text(document, encoding="utf-8")
     result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "d.tex"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=300)
+                            check=False, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:]
     assert (tmp_path / "d.pdf").stat().st_size > 1000
 
@@ -405,7 +405,7 @@ def diagram_src(tmp_path: Path) -> Path:
 
 
 def _svgs(text: str) -> list[str]:
-    return re.findall(r"<svg\b.*?</svg>", text, flags=re.S)
+    return re.findall(r"<svg\b.*?</svg>", text, flags=re.DOTALL)
 
 
 @pytest.mark.parametrize("builder", ["html", "dirhtml", "singlehtml"])
@@ -451,7 +451,7 @@ def test_latex_builder_gets_tikz(make_app: Any, diagram_src: Path) -> None:
     if shutil.which("latexmk") is None or shutil.which("pdflatex") is None:
         pytest.skip("latexmk/pdflatex are not installed")
     result = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "diagram.tex"],
-                            cwd=app.outdir, capture_output=True, text=True, timeout=600)
+                            cwd=app.outdir, check=False, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:]
 
 

@@ -18,7 +18,15 @@ from ..engine import analyse
 from ..errors import SpecError
 from ..outputs import input_shape, positive, yes_no
 from ..units import dtype_name
-from .layout import DIRECTIONS, ENCODINGS, MAX_BOXES, STYLES, DiagramError, layout, parse_show
+from .layout import (
+    DIRECTIONS,
+    ENCODINGS,
+    MAX_BOXES,
+    STYLES,
+    DiagramError,
+    layout,
+    parse_show,
+)
 from .svg import render_svg
 from .tikz import render_tikz
 

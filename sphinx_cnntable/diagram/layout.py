@@ -24,6 +24,7 @@ boxes fold to the deepest depth that fits, with a note saying so.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -322,7 +323,7 @@ def _flow(
             if a != b and a in shown and b in shown:
                 found[(a, b)] = None
     edges = list(found)
-    previous = {b: a for a, b in zip(main, main[1:])}
+    previous = {b: a for a, b in itertools.pairwise(main)}
     straight = [(a, b) for a, b in edges if previous.get(b) == a]
     routed = sorted(((a, b) for a, b in edges if previous.get(b) != a),
                     key=lambda e: (rank_of[min(e)], rank_of[max(e)], e))

@@ -20,20 +20,29 @@ from ..directive import CnnBreakdown, Problem, _text
 from ..engine import Breakdown, analyse
 from ..errors import SpecError
 from ..options import OptionError, directive_options
+from .layout import (
+    DIRECTIONS,
+    ENCODINGS,
+    MAX_BOXES,
+    STYLES,
+    DiagramError,
+    check_choice,
+    layout,
+    parse_show,
+    summary,
+)
 from .sources import find, merge, note_reference, outdated, purge, updated
-from .layout import DIRECTIONS, ENCODINGS, MAX_BOXES, STYLES, DiagramError, check_choice, layout, parse_show, summary
 from .svg import render_svg
 from .tikz import render_tikz
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
-    from sphinx.environment import BuildEnvironment
 
 logger = logging.getLogger(__name__)
 OPTIONS = ("input", "file", "name", "class", "bias", "dtype", "depth", "style", "direction", "show", "encode")
 
 
-class cnn_diagram(nodes.General, nodes.Element):  # noqa: N801 (docutils node naming)
+class cnn_diagram(nodes.General, nodes.Element):
     """Attributes: ``diagram`` (the layout, drawn as SVG or TikZ when resolved for a
     builder), ``ident`` and ``summary``; or ``table`` (a table's name) and ``settings``
     (the layout's keyword arguments), laid out when resolved."""

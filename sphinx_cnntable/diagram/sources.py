@@ -7,7 +7,7 @@ a table that changed (or appeared, or went away) is written again (:func:`update
 from __future__ import annotations
 
 import weakref
-from collections.abc import Set
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 from ..domain import breakdown_key
@@ -54,7 +54,7 @@ def purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     references(env).pop(docname, None)
 
 
-def merge(app: Sphinx, env: BuildEnvironment, docnames: Set[str], other: BuildEnvironment) -> None:
+def merge(app: Sphinx, env: BuildEnvironment, docnames: AbstractSet[str], other: BuildEnvironment) -> None:
     store = sources(env)
     for key, entry in sorted(sources(other).items(), key=lambda item: item[0]):
         if entry[0] in docnames:

@@ -25,7 +25,7 @@ def _esc(text: str) -> str:
 
 def _num(value: float) -> str:
     text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
+    return text.removesuffix(".0")
 
 
 def _fit(text: str, width: float, size: int) -> str:
@@ -46,9 +46,9 @@ def render_svg(diagram: Diagram, ident: str | None = None) -> str:
         ident = "d" + ident
     width, height = _num(diagram.width), _num(diagram.height)
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="cnntable-diagram-svg" role="img" '
-        f'aria-labelledby="{ident}-title {ident}-desc" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="{FONT}">',
+        (f'<svg xmlns="http://www.w3.org/2000/svg" class="cnntable-diagram-svg" role="img" '
+         f'aria-labelledby="{ident}-title {ident}-desc" width="{width}" height="{height}" '
+         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="{FONT}">'),
         f'<title id="{ident}-title">{_esc(title)}</title>',
         f'<desc id="{ident}-desc">{_esc(description)}</desc>',
         '<defs><marker id="' + ident + '-arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" '
@@ -101,8 +101,8 @@ def _box(box: Box) -> str:
     dash = ' stroke-dasharray="4 2"' if box.kind == "group" else ""
     parts = [
         f'<g class="cnntable-diagram-box cnntable-diagram-{box.kind}">{tip}',
-        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="4" fill="{_FILL.get(box.kind, "#f6f8fa")}" '
-        f'stroke="#57606a" stroke-width="1"{dash}/>',
+        (f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="4" fill="{_FILL.get(box.kind, "#f6f8fa")}" '
+         f'stroke="#57606a" stroke-width="1"{dash}/>'),
     ]
     if box.bar is not None and box.bar > 0:
         parts.append(f'<rect class="cnntable-diagram-bar" x="{_num(box.x + 1)}" y="{_num(box.y + box.h - 4)}" '

@@ -41,7 +41,7 @@ def tex_escape(text: str) -> str:
 
 def _n(value: float) -> str:
     text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
+    return text.removesuffix(".0")
 
 
 def _fit(text: str, width: float, size: int) -> str:
@@ -55,8 +55,8 @@ def render_tikz(diagram: Diagram, max_width: float = 460.0, max_height: float = 
     unit = f"{0.75 * scale:.4f}pt"
     out = [
         "\\begin{center}",
-        f"\\begin{{tikzpicture}}[x={unit},y=-{unit},font=\\sffamily,"
-        "every node/.style={inner sep=0pt,anchor=base west}]",
+        (f"\\begin{{tikzpicture}}[x={unit},y=-{unit},font=\\sffamily,"
+         "every node/.style={inner sep=0pt,anchor=base west}]"),
     ]
     size = f"\\fontsize{{{_n(FONT * 0.75 * scale)}}}{{{_n(FONT * 0.9 * scale)}}}\\selectfont\\sffamily"
     small = f"\\fontsize{{{_n(SMALL * 0.75 * scale)}}}{{{_n(SMALL * 0.9 * scale)}}}\\selectfont\\sffamily"
@@ -84,8 +84,8 @@ def _box(box: Box, size: str, small: str, scale: float) -> list[str]:
         text = _fit(box.label + (f" \u00b7 {box.detail}" if box.detail else ""), box.w - 4, SMALL + 1)
         return [
             f"\\draw[black!40,{line}] ({_n(x1)},{_n(y1)}) -- ({_n(x2)},{_n(y2)});",
-            f"\\node[font={small}\\itshape,text=black!65] at ({_n(box.x + 2)},{_n(box.y + box.h / 2 + 4)}) "
-            f"{{{tex_escape(text)}}};",
+            (f"\\node[font={small}\\itshape,text=black!65] at ({_n(box.x + 2)},{_n(box.y + box.h / 2 + 4)}) "
+             f"{{{tex_escape(text)}}};"),
         ]
     if box.kind == "volume":
         lines = []
@@ -98,8 +98,8 @@ def _box(box: Box, size: str, small: str, scale: float) -> list[str]:
         return lines
     dash = ",dashed" if box.kind == "group" else ""
     lines = [
-        f"\\filldraw[fill={_FILL.get(box.kind, 'black!3')},draw=black!65,{line},rounded corners={_n(3 * scale)}pt{dash}] "
-        f"({_n(box.x)},{_n(box.y)}) rectangle ({_n(box.x + box.w)},{_n(box.y + box.h)});"
+        (f"\\filldraw[fill={_FILL.get(box.kind, 'black!3')},draw=black!65,{line},rounded corners={_n(3 * scale)}pt{dash}] "
+         f"({_n(box.x)},{_n(box.y)}) rectangle ({_n(box.x + box.w)},{_n(box.y + box.h)});")
     ]
     if box.bar:
         lines.append(f"\\fill[blue!55] ({_n(box.x + 1)},{_n(box.y + box.h - 4)}) rectangle "
