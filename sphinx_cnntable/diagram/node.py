@@ -2,10 +2,11 @@
 one-line summary in every other builder.
 
 The spec comes as content, from ``:file:``, or, with neither, from the
-``cnn-breakdown`` table named by ``:name:`` (anywhere in the project; the
-breakdown tables note theirs with :func:`.sources.note_source`). A diagram of content or a file
-is computed when its page is read, so problems are located at their line; one of a
-named table is computed when the page is resolved, once every page is read.
+``cnn-breakdown`` table named by ``:name:`` (anywhere in the project: the tables note
+theirs with :func:`.sources.note_source`). A diagram of content or a file is laid out
+when its page is read, so problems are located at their line; one of a named table
+when the page is resolved, once every page is read. The node keeps the layout, and
+each builder draws only its own form.
 """
 
 from __future__ import annotations
