@@ -9,6 +9,9 @@ Generates two projects in a temporary directory, each with ``--pages`` pages:
 * ``listtable``: the same pages with each directive replaced by the equivalent
   hand-typed ``list-table`` (same caption, header, rows, cells and total lines), written
   once from our own table model;
+* ``diagram`` (with ``--diagram``): each directive followed by a ``cnn-diagram`` of its
+  table by ``:name:`` (flow, with parameters, a bar per box), so the difference to
+  ``directive`` is what a diagram adds;
 * ``none`` (reference): the same pages with no table at all, so the difference to it is
   what each table costs (reported per table).
 
@@ -112,11 +115,14 @@ def page(index: int, block: str) -> str:
 def make_project(root: Path, kind: str, pages: int) -> Path:
     src = root / kind
     src.mkdir(parents=True)
-    (src / "conf.py").write_text(CONF_DIRECTIVE if kind == "directive" else CONF_LISTTABLE, encoding="utf-8")
+    (src / "conf.py").write_text(CONF_DIRECTIVE if kind in ("directive", "diagram") else CONF_LISTTABLE, encoding="utf-8")
     toctree = "\n".join(f"   page{i}" for i in range(pages))
     (src / "index.rst").write_text(f"Bench\n=====\n\n.. toctree::\n\n{toctree}\n", encoding="utf-8")
     if kind == "directive":
         block = directive_block
+    elif kind == "diagram":
+        def block(i: int) -> str:
+            return directive_block(i) + f"\n.. cnn-diagram::\n   :name: vgg16-{i}\n   :show: params\n   :encode: params\n"
     elif kind == "none":
         def block(i: int) -> str:
             return ""
@@ -163,17 +169,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the generated projects")
+    parser.add_argument("--diagram", action="store_true", help="also a project with a cnn-diagram per table")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="cnntable-bench-"))
     try:
-        projects = {kind: make_project(root, kind, args.pages) for kind in KINDS}
+        kinds = (*KINDS, "diagram") if args.diagram else KINDS
+        projects = {kind: make_project(root, kind, args.pages) for kind in kinds}
         if args.profile:
             profile(projects["directive"], root / "out-profile")
             return
-        times: dict[str, list[float]] = {kind: [] for kind in KINDS}
-        cpu: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        times: dict[str, list[float]] = {kind: [] for kind in kinds}
+        cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
         for run in range(args.runs):
-            order = KINDS if run % 2 == 0 else KINDS[::-1]
+            order = kinds if run % 2 == 0 else kinds[::-1]
             for kind in order:
                 seconds, cpu_seconds = build(projects[kind], root / f"out-{kind}")
                 times[kind].append(seconds)
@@ -193,6 +201,12 @@ def main() -> None:
                 per_table = (med[kind] - med["none"]) / args.pages * 1000
                 print(f"{label:4s} {kind:9s} cost per table over the no-table pages: {per_table:.1f} ms (median), "
                       f"{(best[kind] - best['none']) / args.pages * 1000:.1f} ms (min)")
+        if args.diagram:
+            med = {kind: statistics.median(v) for kind, v in times.items()}
+            per_diagram = (med["diagram"] - med["directive"]) / args.pages * 1000
+            per_table = (med["directive"] - med["none"]) / args.pages * 1000
+            print(f"diagram   cost per diagram over the directive pages: {per_diagram:.1f} ms "
+                  f"({per_diagram / per_table:.2f} of the directive's cost; goal < 1)")
     finally:
         if args.keep:
             print(f"projects kept in {root}")

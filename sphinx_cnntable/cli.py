@@ -1,6 +1,7 @@
 """The ``cnntable`` command: ``cnntable SPEC`` prints a spec's table,
 ``cnntable sync FILES...`` refreshes the tables marked in READMEs (:mod:`.sync`), and
-``cnntable myst-plugin`` is the mystmd executable plugin (:mod:`.myst_plugin`).
+``cnntable myst-plugin`` is the mystmd executable plugin (:mod:`.myst_plugin`), and
+``cnntable diagram SPEC -o FILE.svg`` draws the architecture (:mod:`.diagram.cli`).
 
 Exit status: 0 success; 1 a spec error (``FILE:LINE: message`` on stderr), an
 unreadable spec file, or stale blocks under ``sync --check``; 2 a usage error.
@@ -35,6 +36,7 @@ examples:
   cnntable sync README.md docs/*.rst               refresh marked tables in place
   cnntable sync --check README.md                  CI: exit 1 and a diff when stale
   cnntable myst-plugin --init cnntable_plugin.py   a mystmd (Jupyter Book 2) plugin file
+  cnntable diagram specs/resnet18.cnn --depth 2 -o resnet18.svg   an architecture diagram
 
 exit status: 0 success, 1 spec error (FILE:LINE: message) or unreadable file,
 2 usage error (unknown option, bad --columns/--dtype/--input value).
@@ -130,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .sync import main as sync_main
 
             return sync_main(args[1:])
+        if args[:1] == ["diagram"]:
+            from .diagram.cli import main as diagram_main
+
+            return diagram_main(args[1:])
         if args[:1] == ["myst-plugin"]:
             from .myst_plugin import main as plugin_main
 

@@ -20,6 +20,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from .chart import chart_node, parse_chart_options
+from .diagram.sources import note_source
 from .domain import note_breakdown
 from .engine import Breakdown, analyse
 from .errors import SpecError
@@ -89,6 +90,7 @@ class CnnBreakdown(SphinxDirective):
         self.add_name(table_node)  # pops :name:, gives the table its id
         target = table_node["ids"][0] if name and table_node["ids"] else ""
         note_breakdown(self.env, name, breakdown, table_options.dtype, self.lineno, target)
+        note_source(self.env, name, breakdown)
         notes = self._size_notes(table)
         if table.folded_depth is not None:
             table_options = replace(table_options, depth=table.folded_depth)

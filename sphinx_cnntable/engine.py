@@ -63,6 +63,9 @@ class Row:
     receptive_field: tuple[int, ...] = (1, 1)
     jump: Step = (1, 1)
     formulas: dict[str, str] = field(default_factory=dict)
+    inputs: tuple[int, ...] = ()
+    """Indices (in ``Breakdown.rows``) of the rows whose outputs this row reads: one for
+    a layer, the operands for a merge, none for the input and for group rows."""
 
     @property
     def trainable(self) -> int:
@@ -99,6 +102,8 @@ class Breakdown:
     rows: list[Row]
     totals: Totals
     final_shape: Shape | None = None
+    final_row: int | None = None
+    """Index of the row that made the main path's output (a side output is not it)."""
 
     @property
     def output_shape(self) -> Shape:
@@ -121,10 +126,12 @@ Step = tuple[int | Fraction, ...]
 
 @dataclass
 class _State:
-    """The shape so far and, per spatial axis of the input, what each position sees."""
+    """The shape so far, per spatial axis of the input what each position sees, and
+    the index of the row that made the tensor (``row``)."""
 
     shape: Shape
     rf: tuple[receptive.Axis, ...]
+    row: int = 0
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -287,7 +294,7 @@ def compute(spec: Spec, input_shape: str | Shape | None = None, bias: bool | Non
         macs=sum(row.macs for row in leaves),
         activations=sum(row.activations for row in leaves),
     )
-    return Breakdown(input_shape=shape, rows=rows, totals=totals, final_shape=state.shape)
+    return Breakdown(input_shape=shape, rows=rows, totals=totals, final_shape=state.shape, final_row=state.row)
 
 
 def _input_shape(body: list[Statement], given: str | Shape | None) -> Shape:
@@ -507,7 +514,7 @@ def _apply_layer(
     if applied is None:
         applied = _apply_new(text, line, state.shape, context)
     effect = applied.effect
-    after = _State(shape=effect.output_shape, rf=_step(state, effect, context.rows[0].output_shape))
+    after = _State(shape=effect.output_shape, rf=_step(state, effect, context.rows[0].output_shape), row=len(context.rows))
     shape = effect.output_shape
     context.add_leaf(
         Row(
@@ -526,6 +533,7 @@ def _apply_layer(
             receptive_field=after.sizes,
             jump=after.jump,
             formulas=dict(applied.formulas),
+            inputs=(state.row,),
         )
     )
     return after
@@ -597,7 +605,7 @@ def _close_group(context: _Context, index: int, state: _State) -> None:
     group.jump = state.jump
 
 
-def _merge_row(context: _Context, name: str, line: int, depth: int, state: _State) -> None:
+def _merge_row(context: _Context, name: str, line: int, depth: int, state: _State, inputs: tuple[int, ...]) -> None:
     context.add_leaf(
         Row(
             name=name,
@@ -610,6 +618,7 @@ def _merge_row(context: _Context, name: str, line: int, depth: int, state: _Stat
             receptive_field=state.sizes,
             jump=state.jump,
             formulas={"activations": "*".join(map(str, state.shape))},
+            inputs=inputs,
         )
     )
 
@@ -705,7 +714,7 @@ def _merge(
         start = state
         if merge.body_input is not None:
             try:
-                start = _State(shape=merge.body_input(state.shape), rf=state.rf)
+                start = _State(shape=merge.body_input(state.shape), rf=state.rf, row=state.row)
             except LayerError as error:
                 raise SpecError(statement.line, f"{kind}: {error}") from None
         outs = [(statement.line, _walk(statement.body, start, context, depth + 1, path, env)), (statement.line, state)]
@@ -717,8 +726,8 @@ def _merge(
     if merge.rf == "union":
         for _, out in outs[1:]:
             rf = _union(rf, out.rf)
-    merged = _State(shape=_bounded(shape, statement.line, kind), rf=rf)
-    _merge_row(context, merge.row, statement.line, depth + 1, merged)
+    merged = _State(shape=_bounded(shape, statement.line, kind), rf=rf, row=len(context.rows))
+    _merge_row(context, merge.row, statement.line, depth + 1, merged, tuple(out.row for _, out in outs))
     _close_group(context, index, merged)
     return merged
 

@@ -1,5 +1,6 @@
 """Sphinx wiring: the directive, the hover node's visitors, the :cnn: role and its
-domain, the chart node, the README marker hook, and the stylesheet."""
+domain, the chart node, the ``cnn-diagram`` directive, the README marker hook, and the
+stylesheet."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sphinx.util import logging
 from sphinx.util.fileutil import copy_asset_file
 
 from . import chart, domain
+from .diagram import node as diagram
 from .directive import CnnBreakdown, absolute_file_roots
 from .readme import register_readme_hook
 from .render_nodes import (
@@ -37,7 +39,7 @@ logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 CSS_FILE = "cnntable.css"
 JS_FILE = "cnntable.js"
-ENV_VERSION = 5  # 2: the cnn domain (summaries and citations for :cnn:); 3: every row keyed; 4: every claimant of a name; 5: cnntable_node
+ENV_VERSION = 6  # 2: cnn domain; 3: every row keyed; 4: every claimant of a name; 5: cnntable_node; 6: diagram sources
 MAX_ROWS = 2_000
 """Default of ``cnntable_max_rows``: the most rows a table draws (see the directive's docs)."""
 
@@ -68,6 +70,7 @@ def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
     app.connect("build-finished", _copy_stylesheet)
     domain.setup(app)
     chart.setup(app)
+    diagram.setup(app)
     register_readme_hook(app)
     return {
         "version": version,

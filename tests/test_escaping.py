@@ -226,6 +226,8 @@ def test_latex_compiles_to_pdf(make_app: Any, tmp_path: Path) -> None:
     assert "body_x_120" in text and "Total params" in text and "70,426" in text
     assert "Net_1: 100% & #2 costs $5 {braces} ~tilde^caret \\backslash" in text
     assert "Formulas_% & # with user blocks {c}" in text and "MyST net_2 50% & #3 $ {x}" in text
+    # the TikZ diagrams' titles; the reST escape "\\\\" in the source is one backslash
+    assert "Diagram_% & # of {c} $5 ~x^y \\z" in text and "Volumes_% & #" in text
 
 
 TEXT_CELLS = st.lists(
