@@ -72,7 +72,7 @@ def test_sdist_holds_tests_and_docs(dist: Path) -> None:
 def test_wheel_holds_the_package_only(dist: Path) -> None:
     with zipfile.ZipFile(_one(dist, "*.whl")) as wheel:
         names = wheel.namelist()
-    assert "sphinx_cnntable/static/cnntable.css" in names and "sphinx_cnntable/py.typed" in names
+    assert {"sphinx_cnntable/static/cnntable.css", "sphinx_cnntable/static/cnntable.js", "sphinx_cnntable/py.typed"} <= set(names)
     assert {name.split("/", 1)[0] for name in names} == {"sphinx_cnntable", "sphinx_cnntable-0.1.0.dist-info"}
     assert any(name.endswith("licenses/LICENSE") for name in names)
 
@@ -87,11 +87,14 @@ def test_wheel_in_a_fresh_venv_builds_docs(dist: Path, tmp_path: Path) -> None:
     import docutils
     import sphinx
 
-    deps = sorted({str(Path(module.__file__).parent.parent) for module in (sphinx, docutils)})
-    Path(purelib, "zz-running-env.pth").write_text("\n".join(deps) + "\n", encoding="utf-8")
     install = subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "-q",
                               str(_one(dist, "*.whl"))], capture_output=True, text=True, env=env)
     assert install.returncode == 0, install.stdout + install.stderr
+    # Sphinx and docutils come from the running environment through a .pth file written only
+    # after the wheel is in: written before, pip would see the running environment's own
+    # sphinx_cnntable (tox installs it there) as already installed and skip the wheel.
+    deps = sorted({str(Path(module.__file__).parent.parent) for module in (sphinx, docutils)})
+    Path(purelib, "zz-running-env.pth").write_text("\n".join(deps) + "\n", encoding="utf-8")
     where = subprocess.run([str(python), "-c", "import sphinx_cnntable; print(sphinx_cnntable.__file__)"],
                            capture_output=True, text=True, check=True, cwd=tmp_path, env=env).stdout.strip()
     assert Path(where).is_relative_to(env_dir), where
@@ -116,4 +119,4 @@ def test_wheel_in_a_fresh_venv_builds_docs(dist: Path, tmp_path: Path) -> None:
     html = (out / "index.html").read_text(encoding="utf-8")
     assert 'class="cnntable' in html
     assert f"VGG-16 has {VGG16_PARAMS} parameters" in re.sub(r"<[^>]+>", "", html)
-    assert (out / "_static" / "cnntable.css").is_file()
+    assert (out / "_static" / "cnntable.css").is_file() and (out / "_static" / "cnntable.js").is_file()
