@@ -1,7 +1,9 @@
 """The ``cnntable`` command: ``cnntable SPEC`` prints a spec's table,
 ``cnntable sync FILES...`` refreshes the tables marked in READMEs (:mod:`.sync`), and
 ``cnntable myst-plugin`` is the mystmd executable plugin (:mod:`.myst_plugin`), and
-``cnntable diagram SPEC -o FILE.svg`` draws the architecture (:mod:`.diagram.cli`).
+``cnntable diagram SPEC -o FILE.svg`` draws the architecture (:mod:`.diagram.cli`);
+``cnntable import MODEL`` writes a spec from a PyTorch or ONNX model and ``cnntable check
+SPEC --against MODEL`` compares the two (:mod:`.importers.cli`).
 
 Exit status: 0 success; 1 a spec error (``FILE:LINE: message`` on stderr), an
 unreadable spec file, or stale blocks under ``sync --check``; 2 a usage error.
@@ -37,6 +39,8 @@ examples:
   cnntable sync --check README.md                  CI: exit 1 and a diff when stale
   cnntable myst-plugin --init cnntable_plugin.py   a mystmd (Jupyter Book 2) plugin file
   cnntable diagram specs/resnet18.cnn --depth 2 -o resnet18.svg   an architecture diagram
+  cnntable import torch:torchvision.models:get_model name=resnet18 --input 224x224x3 -o resnet18.cnn
+  cnntable check resnet18.cnn --against torch:torchvision.models:get_model name=resnet18
 
 exit status: 0 success, 1 spec error (FILE:LINE: message) or unreadable file,
 2 usage error (unknown option, bad --columns/--dtype/--input value).
@@ -136,6 +140,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .diagram.cli import main as diagram_main
 
             return diagram_main(args[1:])
+        if args[:1] == ["import"]:
+            from .importers.cli import import_main
+
+            return import_main(args[1:])
+        if args[:1] == ["check"]:
+            from .importers.cli import check_main
+
+            return check_main(args[1:])
         if args[:1] == ["myst-plugin"]:
             from .myst_plugin import main as plugin_main
 
