@@ -284,7 +284,7 @@ def _render(item: Item, indent: int, bias: bool, label: bool = True) -> list[str
         return [f"{pad}{head}repeat {item.count}:", *body]
     if item.kind in ("residual", "scale", "split", "group"):
         kind = "group" if item.kind == "group" and not item.label else item.kind
-        header = f"{pad}{item.label}:" if item.kind == "group" and item.label else f"{pad}{head}{kind}:"
+        header = f"{pad}{head[:-1]}" if item.kind == "group" and head else f"{pad}{head}{kind}:"
         return [header, *[line for part in item.body for line in _render(part, indent + 2, bias)]]
     lines = [f"{pad}{head}{item.kind}:"]
     inner = " " * (indent + 2)
@@ -313,9 +313,21 @@ def fold(items: list[Item], bias: bool) -> list[Item]:
             item.body = fold(item.body, bias)
             item.branches = [fold(branch, bias) for branch in item.branches]
     keys = ["\n".join(_render(item, 0, bias)) for item in items]
+    bodies = ["\n".join(_render(item, 0, bias, label=False)) if isinstance(item, Block) and item.kind == "group" else None
+              for item in items]
     out: list[Item] = []
     i = 0
     while i < len(items):
+        if bodies[i] is not None and i + 1 < len(items) and bodies[i + 1] == bodies[i] and keys[i + 1] != keys[i]:
+            # numbered modules with the same body (denselayer1, denselayer2...): one repeat
+            count = 1
+            while i + count < len(items) and bodies[i + count] == bodies[i]:
+                count += 1
+            first = items[i]
+            assert isinstance(first, Block)
+            out.append(Block("repeat", body=first.body, count=count))
+            i += count
+            continue
         best = (0, 1, 1)  # (saved lines, period, count)
         for period in range(1, min(8, (len(items) - i) // 2) + 1):
             pattern = keys[i:i + period]

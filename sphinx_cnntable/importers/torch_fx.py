@@ -80,6 +80,12 @@ def load(ref: ModelRef) -> Any:
     try:
         with torch.device("meta"):
             model = factory(**kwargs)
+    except NotImplementedError:
+        # an initialiser that reads values (RegNet's) needs real tensors: build on the CPU
+        try:
+            model = factory(**kwargs).to("meta")
+        except Exception as error:  # noqa: BLE001
+            raise ModelError(f"calling {ref}: {type(error).__name__}: {error}") from None
     except Exception as error:  # noqa: BLE001
         raise ModelError(f"calling {ref}: {type(error).__name__}: {error}") from None
     if not isinstance(model, nn.Module):
@@ -256,6 +262,7 @@ class Converter:
         self.graph = Graph()
         self.values: dict[Any, Value | Const | tuple[str, Any]] = {}
         self.allow_partial = allow_partial
+        self.concats: list[tuple[int, list[int]]] = []
 
     # helpers
     def value(self, arg: Any, path: str) -> Value:
@@ -287,7 +294,7 @@ class Converter:
             if not stack or stack[-1] != node.target:
                 stack = (*stack, node.target)
             return node.target, stack
-        return (stack[-1] if stack else ""), stack
+        return (stack[-1] if stack else f"forward ({node.name})"), stack
 
     def unsupported(self, node: Any, error: UnsupportedOp) -> None:
         if not self.allow_partial:
@@ -478,6 +485,19 @@ class Converter:
         if name == "dropout":
             p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
             return self.layer(node, self.value(args[0], path), [Line(f"dropout p={p:g}")], path, stack, False)
+        if name in ("mean", "amax") and isinstance(self.values.get(args[0]), Value):
+            src = self.value(args[0], path)
+            dims = args[1] if len(args) > 1 else kwargs.get("dim")
+            dims = [dims] if isinstance(dims, int) else list(dims or [])
+            ndim = len(src.shape)
+            keep = bool(args[2] if len(args) > 2 else kwargs.get("keepdim", False))
+            if src.layout == FIRST and ndim > 2 and sorted(d % ndim for d in dims) == list(range(2, ndim)):
+                line = Line("gap" if name == "mean" else "gmp")
+                if keep:
+                    return self.layer(node, src, [line], path, stack, False)
+                self.layer(node, src, [line, Line("flatten")], path, stack, False)
+                return None
+            raise UnsupportedOp(path, f"{name} over dims {dims}", "only a mean over every spatial axis (gap) is followed")
         if name in ("adaptive_avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool3d", "adaptive_max_pool2d"):
             src = self.value(args[0], path)
             size = args[1] if len(args) > 1 else kwargs["output_size"]
@@ -536,16 +556,15 @@ class Converter:
         channel_dim = 1 if srcs[0].layout in (FIRST, VECTOR) else len(srcs[0].shape) - 1
         if dim % len(srcs[0].shape) != channel_dim:
             raise UnsupportedOp(path, f"cat along dim {dim}", "only a concatenation of channels is a block")
-        ids = [v.node for v in srcs]
+        flat = [v.node for v in srcs]
+        ids = flat
         # cat(x0, f1, ..., fk) where cat(x0, ..., f(k-1)) exists already: reuse it (DenseNet)
-        for earlier in reversed(self.graph.nodes):
-            if earlier.op == "concat" and len(earlier.inputs) < len(ids) and ids[:len(earlier.inputs)] == earlier.inputs:
-                ids = [earlier.id, *ids[len(earlier.inputs):]]
+        for earlier, parts in reversed(self.concats):
+            if len(parts) < len(flat) and flat[:len(parts)] == parts:
+                ids = [earlier, *flat[len(parts):]]
                 break
-        if len(ids) == 1:
-            self.values[node] = Value(ids[0], srcs[0].layout, self._out(node))
-            return
         new = self.graph.add("concat", ids, path=path, stack=stack)
+        self.concats.append((new.id, flat))
         self.values[node] = Value(new.id, srcs[0].layout, self._out(node))
         new.shape = self.values[node].engine  # type: ignore[union-attr]
 
@@ -591,7 +610,11 @@ class Converter:
     def getitem(self, node: Any, args: list[Any], path: str, stack: tuple[str, ...]) -> None:
         base = self.values.get(args[0])
         index = args[1]
+        if base is None and node.meta.get("tensor_meta") is None:
+            return  # a size (n, c, h, w = x.shape)
         if isinstance(base, tuple) and base[0] == "tuple":
+            if index != 0 and not node.users:
+                return  # x, _ = attention(x, x, x): the weights are not used
             if index != 0:
                 raise UnsupportedOp(path, f"output {index} of attention", "only the attended tokens are followed")
             self.values[node] = base[1][0]
