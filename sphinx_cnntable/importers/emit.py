@@ -340,7 +340,8 @@ def fold(items: list[Item], bias: bool) -> list[Item]:
                     best = (saved, period, count)
         _, period, count = best
         if count > 1:
-            out.append(Block("repeat", body=items[i:i + period], count=count))
+            body = items[i:i + period]
+            out.append(Block("repeat", body=fold(body, bias) if period > 1 else body, count=count))
             i += period * count
         else:
             out.append(items[i])
