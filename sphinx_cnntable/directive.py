@@ -59,7 +59,7 @@ class CnnBreakdown(SphinxDirective):
         name: _text
         for name in (
             "input", "file", "name", "class", "bias", "dtype", "columns", "formulas",
-            "numbers", "precision", "fold", "hide-empty", "depth", "no-totals", "chart", "chart-scale",
+            "numbers", "precision", "fold", "hide-empty", "depth", "no-totals", "chart", "chart-scale", "verify",
         )
     }
 
@@ -80,6 +80,8 @@ class CnnBreakdown(SphinxDirective):
         except Exception as error:  # noqa: BLE001 (a page must build whatever the engine does)
             message = f"cannot compute the table ({type(error).__name__}: {error}); please report this bug"
             return self._fail(Problem(message, "spec", self.get_location()))
+        if "verify" in self.options:
+            self._verify(breakdown, where)
         title, messages = self._title()
         table_node = cnntable_node_for(
             table, (text, input_shape, bias, table_options), title, classes, hover=not table_options.formulas,
@@ -96,6 +98,18 @@ class CnnBreakdown(SphinxDirective):
             table_options = replace(table_options, depth=table.folded_depth)
         chart = self._chart(breakdown, table_options, name)
         return [*messages, table_node, *notes, *chart]
+
+    def _verify(self, breakdown: Breakdown, where: Callable[[int], str]) -> None:
+        """``:verify: MODEL``: compare with the model (:mod:`.verify`; no framework imported here)."""
+        from .verify import verify
+
+        model = self.options["verify"]
+        if not model:
+            logger.warning("cnn-breakdown: :verify: needs a model (torch:package.module:callable or onnx:path.onnx)",
+                           type="cnntable", subtype="verify", location=self.get_location())
+            return
+        cache = Path(self.env.doctreedir) / "cnntable-verify"
+        verify(breakdown, model, where, self.get_location(), cache, str(Path(self.env.doc2path(self.env.docname)).parent))
 
     def _max_rows(self) -> int | None:
         """``cnntable_max_rows``; ``None`` (no limit) for ``None``, 0 or less."""

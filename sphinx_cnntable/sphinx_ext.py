@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sphinx.util import logging
 from sphinx.util.fileutil import copy_asset_file
 
-from . import chart, domain
+from . import chart, domain, verify
 from .diagram import node as diagram
 from .directive import CnnBreakdown, absolute_file_roots
 from .readme import register_readme_hook
@@ -66,6 +66,7 @@ def setup_extension(app: Sphinx, version: str) -> dict[str, Any]:
     app.add_post_transform(ExpandTables)
     app.add_post_transform(UnspanCells)
     app.connect("builder-inited", _add_stylesheet)
+    app.connect("builder-inited", verify.reset)
     app.connect("env-get-outdated", _version_changed)
     app.connect("build-finished", _copy_stylesheet)
     domain.setup(app)
