@@ -1,0 +1,213 @@
+"""``onnx:path/to/model.onnx``: read the graph with the ``onnx`` package and its shape
+inference only (no runtime), and translate each node into the neutral
+:class:`~.emit.Graph`.
+
+The figures are those of the graph as it is: an eval-mode export folds BatchNorm into the
+convolutions' biases, so an exported ResNet-18 has conv biases and no batch-norm rows.
+Module paths come from the exporter's node names (``/layer1/layer1.0/conv1/Conv``).
+Tensors are taken as channels first (``NCHW``), the layout of an exported PyTorch model.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from . import FrameworkMissing, ModelError
+from .emit import Emitted, Graph, Line, UnsupportedOp, emit, shape_text
+
+
+def _attrs(node: Any) -> dict[str, Any]:
+    import onnx
+
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _scope(name: str) -> tuple[str, tuple[str, ...]]:
+    parts = [p for p in name.split("/") if p][:-1]
+    stack: list[str] = []
+    path = ""
+    for part in parts:
+        path = part if (not path or part.startswith(path + ".")) else f"{path}.{part}"
+        stack.append(path)
+    return (stack[-1] if stack else name), tuple(stack)
+
+
+def _size(values: tuple[int, ...]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+
+
+_SIMPLE = {"Relu": "relu", "Sigmoid": "sigmoid", "HardSigmoid": "hardsigmoid", "HardSwish": "hardswish", "Tanh": "tanh",
+           "Softmax": "softmax", "Gelu": "gelu", "Elu": "elu", "LeakyRelu": "leakyrelu"}
+
+
+def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: bool = False) -> Emitted:
+    try:
+        import onnx
+        from onnx import numpy_helper, shape_inference
+    except ImportError:
+        raise FrameworkMissing("onnx") from None
+    source = path
+    try:
+        model = onnx.load(path)
+    except Exception as error:  # noqa: BLE001
+        raise ModelError(f"cannot read {path}: {type(error).__name__}: {error}") from None
+    inits = {i.name: tuple(i.dims) for i in model.graph.initializer}
+    values = {i.name: i for i in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in inits]
+    if len(inputs) != 1:
+        raise UnsupportedOp("<graph>", f"{len(inputs)} inputs", "the spec language has one input")
+    dims = tuple(d.dim_value for d in inputs[0].type.tensor_type.shape.dim)
+    if input_shape is not None:
+        wanted = (1, *(input_shape if len(input_shape) == 1 else (input_shape[-1], *input_shape[:-1])))
+        if 0 not in dims and wanted != dims:
+            raise ModelError(f"{path} has the fixed input {shape_text(dims)} (NCHW), not {shape_text(wanted)}")
+        dims = wanted
+    inferred = shape_inference.infer_shapes(model)
+    shapes: dict[str, tuple[int, ...]] = {inputs[0].name: dims, **inits}
+    for info in [*inferred.graph.value_info, *inferred.graph.output]:
+        shapes[info.name] = tuple(d.dim_value for d in info.type.tensor_type.shape.dim)
+    graph = Graph()
+    engine = dims[1:] if len(dims) == 2 else (*dims[2:], dims[1])
+    graph.add("input", [], shape=tuple(engine))
+    tensors: dict[str, int] = {inputs[0].name: 0}
+    consts: dict[str, tuple[int, ...]] = dict(inits)
+    params = 0
+
+    def weight_shape(name: str) -> tuple[int, ...]:
+        if name in consts:
+            return consts[name]
+        return shapes.get(name, ())
+
+    for node in model.graph.node:
+        path, stack = _scope(node.name or node.op_type)
+        op = node.op_type
+        a = _attrs(node)
+        live = [i for i in node.input if i in tensors]
+        try:
+            if op in ("Identity",) and node.input[0] in consts:
+                consts[node.output[0]] = consts[node.input[0]]
+                continue
+            if op == "Constant":
+                consts[node.output[0]] = tuple(a["value"].dims) if "value" in a else ()
+                continue
+            if not live:
+                raise UnsupportedOp(path, op, "it reads no tensor of the network")
+            src = tensors[live[0]]
+            out_shape = shapes.get(node.output[0], ())
+            line: Line | None = None
+            if op == "Conv":
+                w = weight_shape(node.input[1])
+                k = tuple(a.get("kernel_shape", w[2:]))
+                rank = len(k)
+                s = tuple(a.get("strides", (1,) * rank))
+                d = tuple(a.get("dilations", (1,) * rank))
+                pads = tuple(a.get("pads", (0,) * 2 * rank))
+                if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+                    raise UnsupportedOp(path, f"Conv auto_pad={a['auto_pad']}")
+                if pads[:rank] != pads[rank:]:
+                    raise UnsupportedOp(path, f"Conv pads={pads}", "uneven padding")
+                groups = a.get("group", 1)
+                c_in = w[1] * groups
+                out = w[0]
+                words = []
+                if groups > 1 and groups == c_in and out % c_in == 0:
+                    head = f"dwconv{_size(k)}"
+                    if out != c_in:
+                        words.append(f"mult={out // c_in}")
+                    groups = 1
+                else:
+                    head = f"conv{_size(k)}-{out}"
+                if any(x != 1 for x in s):
+                    head += f"/{_size(s)}"
+                p = pads[:rank]
+                if p != tuple(dd * (kk - 1) // 2 for kk, dd in zip(k, d)):
+                    words.append(f"pad={_size(p)}")
+                if any(x != 1 for x in d):
+                    words.append(f"dilation={_size(d)}")
+                if groups > 1:
+                    words.append(f"groups={groups}")
+                bias = len(node.input) > 2 and bool(node.input[2])
+                params += math.prod(w) + (math.prod(weight_shape(node.input[2])) if bias else 0)
+                line = Line(" ".join([head, *words]), family="conv", bias=bias)
+            elif op in ("Gemm", "MatMul"):
+                w = weight_shape(node.input[1])
+                if len(w) != 2:
+                    raise UnsupportedOp(path, op, "of two activations")
+                trans = a.get("transB", 0) if op == "Gemm" else 0
+                out = w[0] if trans else w[1]
+                bias = op == "Gemm" and len(node.input) > 2 and bool(node.input[2])
+                params += math.prod(w) + (math.prod(weight_shape(node.input[2])) if bias else 0)
+                per = " per=token" if len(shapes.get(live[0], (1, 1))) > 2 else ""
+                line = Line(f"fc-{out}{per}", family="fc", bias=bias)
+            elif op == "BatchNormalization":
+                line = Line("bn")
+                params += 4 * math.prod(weight_shape(node.input[1]))
+            elif op in _SIMPLE:
+                line = Line(_SIMPLE[op])
+            elif op == "Clip":
+                line = Line("relu6")
+            elif op in ("MaxPool", "AveragePool"):
+                k = tuple(a["kernel_shape"])
+                rank = len(k)
+                s = tuple(a.get("strides", (1,) * rank))
+                pads = tuple(a.get("pads", (0,) * 2 * rank))
+                if pads[:rank] != pads[rank:]:
+                    raise UnsupportedOp(path, f"{op} pads={pads}", "uneven padding")
+                kind = "maxpool" if op == "MaxPool" else "avgpool"
+                words = [f"{kind}{_size(k)}" + (f"/{_size(s)}" if s != k else "")]
+                if any(pads[:rank]):
+                    words.append(f"pad={_size(pads[:rank])}")
+                if a.get("ceil_mode", 0):
+                    words.append("ceil=yes")
+                line = Line(" ".join(words))
+            elif op in ("GlobalAveragePool", "GlobalMaxPool"):
+                line = Line("gap" if op == "GlobalAveragePool" else "gmp")
+            elif op in ("Flatten", "Reshape") and len(out_shape) == 2:
+                before = shapes.get(live[0], ())
+                if len(before) == 2:
+                    tensors[node.output[0]] = src
+                    continue
+                line = Line("flatten")
+            elif op in ("Dropout",):
+                tensors[node.output[0]] = src
+                continue
+            elif op in ("Add", "Sum") and len(live) == 2:
+                new = graph.add("add", [tensors[x] for x in live], path=path, stack=stack)
+                tensors[node.output[0]] = new.id
+                continue
+            elif op == "Add" and len(live) == 1 and any(i in consts for i in node.input):
+                # a MatMul's bias
+                prev = graph.nodes[src]
+                other = next(i for i in node.input if i in consts)
+                if prev.op == "layer" and prev.lines[0].family == "fc" and not prev.lines[0].bias:
+                    prev.lines[0] = Line(prev.lines[0].text, family="fc", bias=True)
+                    params += math.prod(consts[other])
+                    tensors[node.output[0]] = src
+                    continue
+                raise UnsupportedOp(path, "Add of a constant")
+            elif op == "Mul" and len(live) == 2:
+                new = graph.add("mul", [tensors[x] for x in live], path=path, stack=stack)
+                tensors[node.output[0]] = new.id
+                continue
+            elif op == "Concat" and a.get("axis") == 1:
+                new = graph.add("concat", [tensors[x] for x in live], path=path, stack=stack)
+                tensors[node.output[0]] = new.id
+                continue
+            else:
+                raise UnsupportedOp(path, f"ONNX {op}", "no layer of the language computes it")
+            new = graph.add("layer", [src], lines=[line], path=path, stack=(*stack, path) if stack and stack[-1] != path else stack,
+                            own=True)
+            tensors[node.output[0]] = new.id
+        except UnsupportedOp:
+            if not allow_partial or not live:
+                raise
+            new = graph.add("unsupported", [tensors[live[0]]], lines=[Line(f"unsupported: {path}: ONNX {op}")], path=path,
+                            stack=stack)
+            tensors[node.output[0]] = new.id
+    graph.output = tensors[model.graph.output[0].name]
+    stored = sum(math.prod(d) for d in inits.values())
+    header = [f"Imported from onnx:{source} by cnntable import (onnx {onnx.__version__}, shape inference).",
+              f"{stored:,} values in {len(inits)} initializers; the layers read {params:,} parameters."]
+    del values, numpy_helper
+    return emit(graph, header)
