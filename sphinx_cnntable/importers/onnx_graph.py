@@ -186,6 +186,14 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
                     tensors[node.output[0]] = src
                     continue
                 raise UnsupportedOp(path, "Add of a constant")
+            elif op == "Mul" and len(live) == 2 and any(
+                    graph.nodes[tensors[x]].op == "layer" and graph.nodes[tensors[x]].lines[0].text == "sigmoid"
+                    and graph.nodes[tensors[x]].inputs == [tensors[y]] for x, y in (live, live[::-1])):
+                # x * sigmoid(x): SiLU as the exporter writes it
+                base = next(tensors[y] for x, y in (live, live[::-1]) if graph.nodes[tensors[x]].inputs == [tensors[y]]
+                            and graph.nodes[tensors[x]].lines[0].text == "sigmoid")
+                src = base
+                line = Line("silu")
             elif op == "Mul" and len(live) == 2:
                 new = graph.add("mul", [tensors[x] for x in live], path=path, stack=stack)
                 tensors[node.output[0]] = new.id
