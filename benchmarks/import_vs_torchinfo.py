@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -75,7 +74,6 @@ def main() -> None:
         print(f"{name:18} {seconds:7.2f} s   peak {peak / 2**20:8.1f} MiB   ({args.model}, {args.input}, median of {args.repeat})")
     (ti, mi), (tt, mt) = rows["cnntable import"], rows["torchinfo.summary"]
     print(f"ratio (import / torchinfo): time {ti / tt:.2f}, peak memory {mi / mt:.2f}")
-    del resource
 
 
 if __name__ == "__main__":
