@@ -65,7 +65,7 @@ def test_cli_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
 def test_missing_framework_is_one_line(tmp_path: Path) -> None:
     code = "import sys; sys.modules['torch'] = None\nfrom sphinx_cnntable.cli import main\n" \
            "sys.exit(main(['import', 'torch:tinynet:tiny', '--input', '8x8x3']))\n"
-    run = subprocess.run([sys.executable, "-c", code], env=_env(), cwd=tmp_path, capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-c", code], check=False, env=_env(), cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode == 1
     assert run.stderr.strip() == "cnntable: torch is not installed (pip install 'sphinx-cnntable[torch]')"
 
@@ -105,7 +105,7 @@ def test_verify_without_torch_draws_the_table_with_one_info_message(tmp_path: Pa
     (src / "conf.py").write_text(CONF_NO_TORCH, encoding="utf-8")
     (src / "index.rst").write_text(PAGE, encoding="utf-8")
     run = subprocess.run([sys.executable, "-m", "sphinx", "-W", "-E", "-b", "html", str(src), str(tmp_path / "out")],
-                         env=_env(), capture_output=True, text=True)
+                         check=False, env=_env(), capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.count("torch is not installed") == 1, run.stdout
     html = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
@@ -127,7 +127,7 @@ def test_verify_needs_a_model(tmp_path: Path) -> None:
            conv3-8
         """), encoding="utf-8")
     run = subprocess.run([sys.executable, "-m", "sphinx", "-E", "-b", "html", str(src), str(tmp_path / "out")],
-                         env=_env(), capture_output=True, text=True)
+                         check=False, env=_env(), capture_output=True, text=True)
     assert run.returncode == 0
     assert "index.rst:4: WARNING: cnn-breakdown: :verify: model 'keras:model.h5'" in run.stderr, run.stderr
     assert "[cnntable.verify]" in run.stderr

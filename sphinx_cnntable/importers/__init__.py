@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .emit import Emitted, UnsupportedOp
 
-__all__ = ["Emitted", "FrameworkMissing", "ModelRef", "ModelError", "UnsupportedOp", "import_model", "parse_model"]
+__all__ = ["Emitted", "FrameworkMissing", "ModelError", "ModelRef", "UnsupportedOp", "import_model", "parse_model"]
 
 
 class ModelError(Exception):

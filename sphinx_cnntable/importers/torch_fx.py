@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
-import operator
 import sys
 import types
 from dataclasses import dataclass
@@ -110,7 +109,7 @@ def _leaf_types() -> tuple[type, ...]:
 
         leaves += [swin_transformer.ShiftedWindowAttention, swin_transformer.PatchMerging]
     except Exception:  # noqa: BLE001  (torchvision is optional)
-        pass
+        return tuple(leaves)
     return tuple(leaves)
 
 
@@ -434,9 +433,8 @@ class Converter:
     def function(self, node: Any, path: str, stack: tuple[str, ...]) -> None:
         target = node.target
         name = target if isinstance(target, str) else getattr(target, "__name__", str(target))
-        if node.meta.get("tensor_meta") is None and name not in ("chunk", "split", "getitem"):
-            if name in ("_assert", "size", "dim", "getattr") or not any(isinstance(self.values.get(a), Value) for a in node.all_input_nodes):
-                return  # sizes, asserts: no tensor
+        if node.meta.get("tensor_meta") is None and name not in ("chunk", "split", "getitem") and (name in ("_assert", "size", "dim", "getattr") or not any(isinstance(self.values.get(a), Value) for a in node.all_input_nodes)):
+            return  # sizes, asserts: no tensor
         args = list(node.args)
         kwargs = dict(node.kwargs)
         if name in ("add", "iadd", "__add__", "add_"):
@@ -620,16 +618,15 @@ class Converter:
             self.values[node] = base[1][0]
             return
         if isinstance(base, tuple) and base[0] == "chunk":
-            chunk_id, src = base[1]
+            chunk_id, _ = base[1]
             new = self.graph.add("getitem", [chunk_id], path=path, stack=stack, index=index)
             out = self._out(node)
             self.values[node] = Value(new.id, FIRST, out)
             new.shape = self.values[node].engine  # type: ignore[union-attr]
             return
-        if isinstance(base, Value):
-            if base.layout == LAST and len(base.shape) == 3 and isinstance(index, tuple) and len(index) == 2 \
-                    and index[0] == slice(None) and index[1] == 0:
-                return self.layer(node, base, [Line("selectcls")], path, stack, False)
+        if isinstance(base, Value) and (base.layout == LAST and len(base.shape) == 3 and isinstance(index, tuple) and len(index) == 2 \
+                    and index[0] == slice(None) and index[1] == 0):
+            return self.layer(node, base, [Line("selectcls")], path, stack, False)
         raise UnsupportedOp(path, f"indexing [{index}]", "only x[:, 0] of tokens (selectcls) is followed")
 
 

@@ -19,8 +19,8 @@ onnx = pytest.importorskip("onnx", reason="the ONNX importer needs onnx (the onn
 sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
 torchvision = pytest.importorskip("torchvision")
 
-from sphinx_cnntable.engine import analyse  # noqa: E402
-from sphinx_cnntable.importers import import_model, parse_model  # noqa: E402
+from sphinx_cnntable.engine import analyse
+from sphinx_cnntable.importers import import_model, parse_model
 
 MODELS = [
     ("resnet18", (224, 224, 3), 1_814_073_344),

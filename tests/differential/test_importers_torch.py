@@ -18,13 +18,13 @@ torch = pytest.importorskip("torch", reason="the torch importer needs PyTorch (t
 sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
 torchvision = pytest.importorskip("torchvision", reason="the torchvision builders need torchvision")
 
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode
 
-from sphinx_cnntable.cli import main  # noqa: E402
-from sphinx_cnntable.engine import analyse, parse_shape  # noqa: E402
-from sphinx_cnntable.importers import UnsupportedOp, import_model, parse_model  # noqa: E402
-from sphinx_cnntable.importers.check import check  # noqa: E402
-from sphinx_cnntable.importers.torch_fx import figures, import_module, load, torch_input  # noqa: E402
+from sphinx_cnntable.cli import main
+from sphinx_cnntable.engine import analyse, parse_shape
+from sphinx_cnntable.importers import UnsupportedOp, import_model, parse_model
+from sphinx_cnntable.importers.check import check
+from sphinx_cnntable.importers.torch_fx import figures, import_module, load, torch_input
 
 GALLERY = Path(__file__).resolve().parents[2] / "docs" / "gallery" / "specs"
 
