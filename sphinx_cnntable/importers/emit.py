@@ -66,6 +66,8 @@ class Node:
 class Graph:
     nodes: list[Node] = field(default_factory=list)
     output: int = 0
+    classes: dict[str, str] = field(default_factory=dict)
+    """Module path to its class (``layer1.0``: ``torchvision.models.resnet.BasicBlock``), where known."""
 
     def add(self, op: str, inputs: list[int], **kwargs: object) -> Node:
         node = Node(len(self.nodes), op, list(inputs), **kwargs)  # type: ignore[arg-type]
@@ -80,6 +82,7 @@ class Graph:
 class Leaf:
     node: Node
     label: str | None = None
+    comment: str | None = None
 
 
 @dataclass
@@ -90,9 +93,31 @@ class Block:
     label: str | None = None
     count: int = 0
     node: Node | None = None
+    module: str | None = None
+    """The module path this block is (its whole subtree), if it is one."""
+    comment: str | None = None
 
 
-Item = Leaf | Block
+@dataclass
+class Call:
+    """A call of a generated ``define`` block, standing for ``original``."""
+
+    define: Define
+    args: str
+    original: Block
+    label: str | None = None
+    comment: str | None = None
+
+
+@dataclass
+class Define:
+    name: str
+    params: list[tuple[str, int | None]]
+    body: list[str]
+    cls: str = ""
+
+
+Item = Leaf | Block | Call
 
 _LABEL = re.compile(r"^[A-Za-z_][\w.]*$")
 _RESERVED = {*BLOCK_KINDS, "input", "default", "define", "from", "repeat"}
@@ -176,6 +201,8 @@ def _split(node: Node, chunk: Node, chain, nodes: list[Node]) -> Block:
 def _item_nodes(item: Item) -> list[Node]:
     if isinstance(item, Leaf):
         return [item.node]
+    if isinstance(item, Call):
+        return _item_nodes(item.original)
     found = [item.node] if item.node is not None else []
     for part in item.body:
         found += _item_nodes(part)
@@ -216,6 +243,11 @@ def _label(path: str, parent: str | None) -> str | None:
     return name
 
 
+def _numeric(path: str) -> bool:
+    """Whether the module's own name cannot be a label (``features.3``): it goes in a comment."""
+    return not _LABEL.match(path.rsplit(".", 1)[-1])
+
+
 def group(items: list[Item], prefix: tuple[str, ...]) -> list[Item]:
     """Wrap consecutive items that one module (below ``prefix``) owns into its group."""
     out: list[Item] = []
@@ -241,51 +273,74 @@ def group(items: list[Item], prefix: tuple[str, ...]) -> list[Item]:
             label = _label(key, parent)
             text = leaf.node.lines[0].text.split()[0] if leaf.node.lines else ""
             leaf.label = None if label is None or label.lower() == text.lower() or len(leaf.node.lines) > 1 else label
+            if label is None and _numeric(key):
+                leaf.comment = key
             out.append(leaf)
         else:
             inner = group(run, (*prefix, key))
             label = _label(key, parent)
-            if label is None:
-                out += inner
-            elif len(inner) == 1 and isinstance(inner[0], Block) and inner[0].label is None and inner[0].kind != "group":
+            comment = key if label is None and _numeric(key) else None
+            if comment:
+                for part in inner:  # the group's comment names the module; its parts need none
+                    if isinstance(part, Leaf):
+                        part.comment = None
+            if len(inner) == 1 and isinstance(inner[0], Block) and inner[0].label is None and inner[0].kind != "group":
                 inner[0].label = label
+                inner[0].module = key
+                inner[0].comment = comment or inner[0].comment
                 out += inner
             else:
-                out.append(Block("group", body=inner, label=label))
+                # an unlabelled group renders as its body (the module is in a comment)
+                out.append(Block("group", body=inner, label=label, module=key, comment=comment))
         i = j
     return out
 
 
 def _descend(item: Item, prefix: tuple[str, ...]) -> None:
     if isinstance(item, Block):
-        inner = _common([_stack(item)] + [prefix]) if False else _stack(item)
+        inner = _stack(item)
         base = inner if len(inner) >= len(prefix) else prefix
         item.body = group(item.body, base)
         item.branches = [group(branch, base) for branch in item.branches]
 
 
-# --- repeats -------------------------------------------------------------------
+# --- rendering -----------------------------------------------------------------
 
 
-def _render(item: Item, indent: int, bias: bool, label: bool = True) -> list[str]:
+def _commented(lines: list[str], comment: str | None, comments: bool) -> list[str]:
+    if comment and comments and lines and "#" not in lines[0]:
+        lines[0] = f"{lines[0]}  # {comment}"
+    return lines
+
+
+def _render(item: Item, indent: int, bias: bool, label: bool = True, comments: bool = True) -> list[str]:
     pad = " " * indent
+
+    def sub(parts: list[Item], at: int) -> list[str]:
+        return [line for part in parts for line in _render(part, at, bias, comments=comments)]
+
     if isinstance(item, Leaf):
         texts = [line.render(bias) for line in item.node.lines]
         if item.node.op == "unsupported":
             return [f"{pad}# {t}" for t in texts]
         if item.label and len(texts) == 1:
-            return [f"{pad}{item.label}: {texts[0]}"]
-        return [pad + t for t in texts]
+            return _commented([f"{pad}{item.label}: {texts[0]}"], item.comment, comments)
+        return _commented([pad + t for t in texts], item.comment, comments)
     head = f"{item.label}: " if item.label and label else ""
+    if isinstance(item, Call):
+        call = f"{item.define.name} {item.args}".rstrip()
+        return _commented([f"{pad}{head}{call}"], item.comment, comments)
     if item.kind == "repeat":
-        body = [line for part in item.body for line in _render(part, indent + 2, bias)]
-        if len(item.body) == 1 and isinstance(item.body[0], Leaf) and len(body) == 1 and not item.body[0].label:
-            return [f"{pad}{head}{body[0].strip()} x{item.count}"]
-        return [f"{pad}{head}repeat {item.count}:", *body]
+        body = sub(item.body, indent + 2)
+        one = len(item.body) == 1 and isinstance(item.body[0], (Leaf, Call)) and len(body) == 1 and not item.body[0].label
+        if one and "#" not in body[0]:
+            return _commented([f"{pad}{head}{body[0].strip()} x{item.count}"], item.comment, comments)
+        return _commented([f"{pad}{head}repeat {item.count}:", *body], item.comment, comments)
+    if item.kind == "group" and not (item.label and label):
+        return _commented(sub(item.body, indent), item.comment, comments)
     if item.kind in ("residual", "scale", "split", "group"):
-        kind = "group" if item.kind == "group" and not item.label else item.kind
-        header = f"{pad}{head[:-1]}" if item.kind == "group" and head else f"{pad}{head}{kind}:"
-        return [header, *[line for part in item.body for line in _render(part, indent + 2, bias)]]
+        header = f"{pad}{head[:-1]}" if item.kind == "group" else f"{pad}{head}{item.kind}:"
+        return _commented([header, *sub(item.body, indent + 2)], item.comment, comments)
     lines = [f"{pad}{head}{item.kind}:"]
     inner = " " * (indent + 2)
     for branch in item.branches:
@@ -293,17 +348,60 @@ def _render(item: Item, indent: int, bias: bool, label: bool = True) -> list[str
             lines.append(f"{inner}branch: identity")
             continue
         if len(branch) == 1 and isinstance(branch[0], Block) and branch[0].kind == "group":
-            label = f"{branch[0].label}: " if branch[0].label else ""
-            lines.append(f"{inner}{label}branch:")
-            lines += [line for part in branch[0].body for line in _render(part, indent + 4, bias)]
+            name = f"{branch[0].label}: " if branch[0].label else ""
+            lines += _commented([f"{inner}{name}branch:"], branch[0].comment, comments)
+            lines += sub(branch[0].body, indent + 4)
             continue
-        body = [line for part in branch for line in _render(part, indent + 4, bias)]
-        if len(body) == 1 and isinstance(branch[0], Leaf) and not body[0].lstrip().startswith("#"):
+        body = sub(branch, indent + 4)
+        if len(body) == 1 and isinstance(branch[0], (Leaf, Call)) and not body[0].lstrip().startswith("#"):
             lines.append(f"{inner}branch: {body[0].strip()}")
         else:
             lines.append(f"{inner}branch:")
             lines += body
-    return lines
+    return _commented(lines, item.comment, comments)
+
+
+# --- repeats -------------------------------------------------------------------
+
+
+def _comments(item: Item) -> list[str]:
+    found = [item.comment] if item.comment else []
+    if isinstance(item, Block):
+        for part in [*item.body, *[p for branch in item.branches for p in branch]]:
+            found += _comments(part)
+    return found
+
+
+def _uncomment(item: Item) -> None:
+    item.comment = None
+    if isinstance(item, Block):
+        for part in [*item.body, *[p for branch in item.branches for p in branch]]:
+            _uncomment(part)
+
+
+def _span(items: list[Item]) -> str | None:
+    """``features.0-3`` for the modules of a folded run (its comments, first to last)."""
+    found = [item.comment for item in items if item.comment]
+    if len(found) != len(items):
+        found = [c for item in items for c in _comments(item)]
+    found = [re.sub(r"@\d+$", "", c) for c in found]
+    if not found:
+        return None
+    first, last = found[0], found[-1]
+    if first == last:
+        return first
+    a, _, x = first.rpartition(".")
+    b, _, y = last.rpartition(".")
+    if a == b and x.isdigit() and y.isdigit():
+        return f"{first}-{y}"
+    return f"{first} to {last}"
+
+
+def _repeat(body: list[Item], count: int, span: list[Item]) -> Block:
+    comment = _span(span)
+    for item in body:
+        _uncomment(item)
+    return Block("repeat", body=body, count=count, comment=comment)
 
 
 def fold(items: list[Item], bias: bool) -> list[Item]:
@@ -312,9 +410,9 @@ def fold(items: list[Item], bias: bool) -> list[Item]:
         if isinstance(item, Block):
             item.body = fold(item.body, bias)
             item.branches = [fold(branch, bias) for branch in item.branches]
-    keys = ["\n".join(_render(item, 0, bias)) for item in items]
-    bodies = ["\n".join(_render(item, 0, bias, label=False)) if isinstance(item, Block) and item.kind == "group" else None
-              for item in items]
+    keys = ["\n".join(_render(item, 0, bias, comments=False)) for item in items]
+    bodies = ["\n".join(_render(item, 0, bias, label=False, comments=False))
+              if isinstance(item, Block) and item.kind == "group" and item.label else None for item in items]
     out: list[Item] = []
     i = 0
     while i < len(items):
@@ -325,7 +423,7 @@ def fold(items: list[Item], bias: bool) -> list[Item]:
                 count += 1
             first = items[i]
             assert isinstance(first, Block)
-            out.append(Block("repeat", body=first.body, count=count))
+            out.append(_repeat(first.body, count, items[i:i + count]))
             i += count
             continue
         best = (0, 1, 1)  # (saved lines, period, count)
@@ -341,12 +439,238 @@ def fold(items: list[Item], bias: bool) -> list[Item]:
         _, period, count = best
         if count > 1:
             body = items[i:i + period]
-            out.append(Block("repeat", body=fold(body, bias) if period > 1 else body, count=count))
+            out.append(_repeat(fold(body, bias) if period > 1 else body, count, items[i:i + period * count]))
             i += period * count
         else:
             out.append(items[i])
             i += 1
     return out
+
+
+# --- user blocks ---------------------------------------------------------------
+
+_PREFIX = re.compile(r"^(\s*)((?:[A-Za-z_][\w.]*: )*)(.*)$")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _tokens(line: str) -> tuple[str, list[tuple[int, int, str]]]:
+    """The line's skeleton (integers in layer text as ``#``) and those integers with their
+    spans. Labels and words such as ``relu6`` keep their digits."""
+    match = _PREFIX.match(line)
+    assert match is not None
+    start = match.start(3)
+    text = match.group(3)
+    found: list[tuple[int, int, str]] = []
+    for number in _NUMBER.finditer(text):
+        if "." in number.group() or text[:number.start()].endswith("relu"):
+            continue
+        found.append((start + number.start(), start + number.end(), number.group()))
+    skeleton = line
+    for a, b, _ in reversed(found):
+        skeleton = skeleton[:a] + "#" + skeleton[b:]
+    return skeleton, found
+
+
+def _param_name(before: str) -> str:
+    if re.search(r"(^|\s)repeat $", before) or before.endswith(" x"):
+        return "n"
+    match = re.search(r"(\w+)=(\d+x)*$", before)
+    if match:
+        return match.group(1)
+    if re.search(r"/(\d+x)*$", before):
+        return "stride"
+    if re.search(r"-(\d+x)*$", before):
+        return "width"
+    if re.search(r"[a-z](\d+x)*$", before):
+        return "k"
+    return "p"
+
+
+def _block_input(graph: Graph, item: Item) -> int | None:
+    """The channels entering ``item`` (None when the importer did not record shapes)."""
+    nodes = _item_nodes(item)
+    ids = {n.id for n in nodes}
+    outside = sorted({i for n in nodes for i in n.inputs} - ids)
+    if not outside:
+        return None
+    node = graph.nodes[outside[0]]
+    while node.op in ("getitem", "chunk") and node.inputs:
+        node = graph.nodes[node.inputs[0]]
+    return node.shape[-1] if node.shape else None
+
+
+_STRIDE = re.compile(r"^(\s*(?:[A-Za-z_][\w.]*: )*(?:repeat \d+: )?(?:dw)?conv[\dx]+(?:-\d+)?)(?=\s|$)")
+_NO_STRIDE = re.compile(r"^(\s*(?:[A-Za-z_][\w.]*: )*(?:dw)?conv[\dx]+(?:-[^\s/]+)?)/1(?=\s|$)")
+
+
+def _content(block: Block, bias: bool) -> list[str]:
+    """The lines of a define's body for ``block``; a convolution without a stride reads ``/1``
+    here, so that blocks differing in a stride share one body (``dwconv3/{stride}``)."""
+    if block.kind == "group":
+        lines = [line for part in block.body for line in _render(part, 2, bias, comments=False)]
+    else:
+        lines = _render(block, 2, bias, label=False, comments=False)
+    return [_STRIDE.sub(r"\1/1", line) for line in lines]
+
+
+def _container(cls: str) -> bool:
+    return cls.rsplit(".", 1)[-1] in ("Sequential", "ModuleList", "ModuleDict", "Module")
+
+
+def _define_name(cls: str, taken: set[str]) -> str:
+    from ..layers import REGISTRY
+
+    base = re.sub(r"\W", "", cls.rsplit(".", 1)[-1].lower()).lstrip("_") if cls else ""
+    if not base or _container(cls) or not _LABEL.match(base):
+        base = "block"
+    name, n = base, 1
+    while name in taken or name in _RESERVED or any(c.pattern.match(name) for c in REGISTRY):
+        n += 1
+        name = f"{base}{n}"
+    taken.add(name)
+    return name
+
+
+def _build_define(instances: list[Block], contents: list[list[str]], inputs: list[int | None], name: str,
+                  cls: str, first_free: bool = False) -> tuple[Define, list[str]]:
+    """One ``define`` for blocks whose contents differ only in integers, and each call's arguments
+    (``first_free``: the first varying number is a parameter even where it follows ``{in}``)."""
+    lines = contents[0]
+    per_line = [[_tokens(line)[1] for line in content] for content in contents]
+    columns: list[tuple[int, ...]] = []
+    where: list[tuple[int, int]] = []
+    for li in range(len(lines)):
+        for ti in range(len(per_line[0][li])):
+            columns.append(tuple(int(p[li][ti][2]) for p in per_line))
+            where.append((li, ti))
+    n = len(instances)
+    known_in = all(x is not None for x in inputs)
+    ins = tuple(x or 0 for x in inputs)
+    params: dict[str, tuple[int, ...]] = {}
+    exprs: list[str | None] = []
+    for (li, ti), col in zip(where, columns):
+        if len(set(col)) == 1:
+            exprs.append(None)
+            continue
+        expr = next((p for p, v in params.items() if v == col), None)
+        if expr is None and min(col) >= 8:
+            refs = [("in", ins)] if known_in and (params or not first_free) else []
+            refs += [(p, v) for p, v in params.items() if min(v) >= 8]
+            for ref, values in refs:
+                if all(c % r == 0 for c, r in zip(col, values)) and len({c // r for c, r in zip(col, values)}) == 1:
+                    k = col[0] // values[0]
+                    if k > 1:
+                        expr = f"{ref}*{k}"
+                        break
+                if all(r % c == 0 for c, r in zip(col, values)) and len({r // c for c, r in zip(col, values)}) == 1:
+                    k = values[0] // col[0]
+                    if k > 1:
+                        expr = f"{ref}/{k}"
+                        break
+        if expr is None:
+            start = per_line[0][li][ti][0]
+            base = _param_name(lines[li][:start])
+            expr, k = base, 1
+            while expr in params or expr == "in":
+                k += 1
+                expr = f"{base}{k}"
+            params[expr] = col
+        exprs.append(expr)
+    order_required = list(params)
+    defaults: dict[str, int] = {}
+    for p, values in params.items():
+        if p.startswith("width"):
+            continue
+        mode = max(set(values), key=lambda v: (values.count(v), -v))
+        if values.count(mode) >= 2 and values.count(mode) * 2 > n:
+            defaults[p] = mode
+    ordered = [p for p in order_required if p not in defaults] + [p for p in order_required if p in defaults]
+    body = list(lines)
+    spans = {pos: e for pos, e in zip(where, exprs) if e is not None}
+    for li in range(len(body)):
+        tokens = per_line[0][li]
+        text = body[li]
+        for ti in reversed(range(len(tokens))):
+            expr = spans.get((li, ti))
+            if expr is not None:
+                a, b, _ = tokens[ti]
+                text = f"{text[:a]}{{{expr}}}{text[b:]}"
+        body[li] = _NO_STRIDE.sub(r"\1", text)
+    args = []
+    for index in range(n):
+        words = [str(params[p][index]) for p in ordered if p not in defaults]
+        words += [f"{p}={params[p][index]}" for p in ordered if p in defaults and params[p][index] != defaults[p]]
+        args.append(" ".join(words))
+    if not params and not first_free and any("{in" in line for line in body):
+        return _build_define(instances, contents, inputs, name, cls, first_free=True)
+    return Define(name, [(p, defaults.get(p)) for p in ordered], body, cls), args
+
+
+def make_defines(tree: list[Item], graph: Graph, bias: bool) -> tuple[list[Item], list[Define]]:
+    """Module blocks with the same structure that differ only in numbers become calls of one ``define``."""
+    candidates: list[Block] = []
+
+    def collect(items: list[Item]) -> None:
+        for item in items:
+            if isinstance(item, Block):
+                if item.module is not None and item.kind != "repeat" and not (
+                        graph.classes and _container(graph.classes.get(item.module, ""))):
+                    candidates.append(item)
+                for part in [item.body, *item.branches]:
+                    collect(part)
+
+    collect(tree)
+    by_skeleton: dict[str, list[tuple[Block, list[str]]]] = {}
+    for block in candidates:
+        content = _content(block, bias)
+        if len(content) < 3 or any(line.lstrip().startswith("#") for line in content):
+            continue
+        skeleton = "\n".join(_tokens(line)[0] for line in content)
+        by_skeleton.setdefault(skeleton, []).append((block, content))
+    chosen = {id(b): key for key, found in by_skeleton.items() if len(found) >= 2 for b, _ in found}
+    defines: dict[str, tuple[Define, dict[int, str]]] = {}
+    taken: set[str] = set()
+    calls: dict[str, int] = {}
+
+    def replace(items: list[Item]) -> list[Item]:
+        out: list[Item] = []
+        for item in items:
+            if isinstance(item, Block) and id(item) in chosen:
+                key = chosen[id(item)]
+                if key not in defines:
+                    found = by_skeleton[key]
+                    blocks = [b for b, _ in found]
+                    cls = graph.classes.get(blocks[0].module or "", "")
+                    name = _define_name(cls, taken)
+                    define, args = _build_define(blocks, [c for _, c in found], [_block_input(graph, b) for b in blocks],
+                                                 name, cls)
+                    defines[key] = (define, {id(b): a for b, a in zip(blocks, args)})
+                define, args = defines[key]
+                calls[key] = calls.get(key, 0) + 1
+                out.append(Call(define, args[id(item)], item, label=item.label, comment=item.comment))
+                continue
+            if isinstance(item, Block):
+                item.body = replace(item.body)
+                item.branches = [replace(branch) for branch in item.branches]
+            out.append(item)
+        return out
+
+    tree = replace(tree)
+    unused = {key for key, count in calls.items() if count < 2}
+    if unused:
+        def restore(items: list[Item]) -> list[Item]:
+            out: list[Item] = []
+            for item in items:
+                if isinstance(item, Call) and chosen.get(id(item.original)) in unused:
+                    item = item.original
+                if isinstance(item, Block):
+                    item.body = restore(item.body)
+                    item.branches = [restore(branch) for branch in item.branches]
+                out.append(item)
+            return out
+
+        tree = restore(tree)
+    return tree, [defines[key][0] for key in defines if key not in unused]
 
 
 # --- the spec ------------------------------------------------------------------
@@ -366,6 +690,8 @@ def _paths(items: list[Item]) -> list[str]:
         if isinstance(item, Leaf):
             if item.node.op == "layer":
                 found += [item.node.path] * len(item.node.lines)
+        elif isinstance(item, Call):
+            found += _paths([item.original])
         elif item.kind == "repeat":
             found += _paths(item.body) * item.count
         else:
@@ -382,15 +708,21 @@ def shape_text(shape: tuple[int, ...]) -> str:
 def emit(graph: Graph, header: list[str] | None = None) -> Emitted:
     """The spec text of ``graph`` (``header``: comment lines on top)."""
     tree = structure(graph)
-    paths = _paths(tree)
+    paths = _paths(tree)  # before folding: each pass of a repeat has its own modules
     biases = [line.bias for node in graph.nodes if node.op == "layer" for line in node.lines if line.family == "conv"]
     no_bias = sum(1 for b in biases if b is False)
     bias = not (biases and no_bias * 2 > len(biases))
     tree = fold(group(tree, ()), bias)
+    tree, defines = make_defines(tree, graph, bias)
     lines = [f"# {h}" for h in header or []]
     lines.append(f"input {shape_text(graph.nodes[0].shape)}")
     if not bias:
         lines.append("default conv bias=no")
+    for define in defines:
+        params = " ".join(p if d is None else f"{p}={d}" for p, d in define.params)
+        head = f"define {define.name} {params}".rstrip() + ":"
+        lines.append(f"{head}  # {define.cls}" if define.cls else head)
+        lines += define.body
     for item in tree:
         lines += _render(item, 0, bias)
     unsupported = [n.lines[0].text for n in graph.nodes if n.op == "unsupported"]

@@ -332,6 +332,9 @@ class Converter:
                     result = result[0]
                 self.graph.output = self.value(result, "<output>").node
             else:
+                for path, entry in (node.meta.get("nn_module_stack") or {}).items():
+                    if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], type):
+                        self.graph.classes.setdefault(path, f"{entry[1].__module__}.{entry[1].__qualname__}")
                 try:
                     self.convert(node)
                 except UnsupportedOp as error:
