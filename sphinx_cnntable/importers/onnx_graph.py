@@ -73,6 +73,10 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
     tensors: dict[str, int] = {inputs[0].name: 0}
     consts: dict[str, tuple[int, ...]] = dict(inits)
     params = 0
+    small: dict[str, list[int]] = {i.name: [int(v) for v in numpy_helper.to_array(i).reshape(-1)]
+                                   for i in model.graph.initializer if math.prod(i.dims) <= 16 and i.data_type == 7}
+    shuffles: dict[str, tuple[int, int]] = {}  # a channel shuffle under way: tensor -> (source node, groups)
+    concats: list[tuple[int, list[int]]] = []
 
     def weight_shape(name: str) -> tuple[int, ...]:
         if name in consts:
@@ -90,6 +94,8 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
                 continue
             if op == "Constant":
                 consts[node.output[0]] = tuple(a["value"].dims) if "value" in a else ()
+                if "value" in a and math.prod(a["value"].dims) <= 16:
+                    small[node.output[0]] = [int(v) for v in numpy_helper.to_array(a["value"]).reshape(-1)]
                 continue
             if not live:
                 raise UnsupportedOp(path, op, "it reads no tensor of the network")
@@ -163,6 +169,35 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
                 line = Line(" ".join(words))
             elif op in ("GlobalAveragePool", "GlobalMaxPool"):
                 line = Line("gap" if op == "GlobalAveragePool" else "gmp")
+            elif op == "Reshape" and len(out_shape) == 5 and len(shapes.get(live[0], ())) == 4 \
+                    and out_shape[1] * out_shape[2] == shapes[live[0]][1]:
+                shuffles[node.output[0]] = (src, out_shape[1])  # channel shuffle, 1/3: split the channels in groups
+                tensors[node.output[0]] = src
+                continue
+            elif op == "Transpose" and live[0] in shuffles and list(a.get("perm", [])) == [0, 2, 1, 3, 4]:
+                shuffles[node.output[0]] = shuffles[live[0]]  # 2/3: swap the two channel axes
+                tensors[node.output[0]] = src
+                continue
+            elif op == "Reshape" and live[0] in shuffles and len(out_shape) == 4:
+                src, groups = shuffles[live[0]]  # 3/3: channels again
+                line = Line(f"shuffle groups={groups}")
+            elif op == "ReduceMean" and len(shapes.get(live[0], ())) > 2:
+                rank = len(shapes[live[0]])
+                axes = a.get("axes") or (small.get(node.input[1]) if len(node.input) > 1 else None)
+                if sorted(x % rank for x in axes or []) != list(range(2, rank)):
+                    raise UnsupportedOp(path, f"ONNX ReduceMean over axes {axes}", "only a mean over every spatial axis is gap")
+                if a.get("keepdims", 1):
+                    line = Line("gap")
+                else:
+                    new = graph.add("layer", [src], lines=[Line("gap"), Line("flatten")], path=path, stack=stack, own=False)
+                    tensors[node.output[0]] = new.id
+                    continue
+            elif op == "Split" and len(node.output) == 2 and a.get("axis", 0) == 1 \
+                    and shapes.get(node.output[0]) == shapes.get(node.output[1]):
+                chunk = graph.add("chunk", [src], path=path, stack=stack, index=2)
+                for index, name in enumerate(node.output):
+                    tensors[name] = graph.add("getitem", [chunk.id], path=path, stack=stack, index=index).id
+                continue
             elif op in ("Flatten", "Reshape") and len(out_shape) == 2:
                 before = shapes.get(live[0], ())
                 if len(before) == 2:
@@ -198,8 +233,17 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
                 new = graph.add("mul", [tensors[x] for x in live], path=path, stack=stack)
                 tensors[node.output[0]] = new.id
                 continue
+            elif op == "Concat" and len(live) == 1:
+                tensors[node.output[0]] = src
+                continue
             elif op == "Concat" and a.get("axis") == 1:
-                new = graph.add("concat", [tensors[x] for x in live], path=path, stack=stack)
+                flat = ids = [tensors[x] for x in live]
+                for earlier, parts in reversed(concats):  # cat(x0, ..., fk) after cat(x0, ..., fk-1): DenseNet
+                    if len(parts) < len(flat) and flat[:len(parts)] == parts:
+                        ids = [earlier, *flat[len(parts):]]
+                        break
+                new = graph.add("concat", ids, path=path, stack=stack)
+                concats.append((new.id, flat))
                 tensors[node.output[0]] = new.id
                 continue
             else:
@@ -217,5 +261,5 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
     stored = sum(math.prod(d) for d in inits.values())
     header = [f"Imported from onnx:{source} by cnntable import (onnx {onnx.__version__}, shape inference).",
               f"{stored:,} values in {len(inits)} initializers; the layers read {params:,} parameters."]
-    del values, numpy_helper
+    del values
     return emit(graph, header)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 import types
 import warnings
 from pathlib import Path
@@ -22,42 +23,94 @@ torchvision = pytest.importorskip("torchvision")
 from sphinx_cnntable.engine import analyse
 from sphinx_cnntable.importers import import_model, parse_model
 
+# name, input shape (engine order), builder arguments
 MODELS = [
-    ("resnet18", (224, 224, 3), 1_814_073_344),
-    ("mobilenet_v2", (224, 224, 3), 300_774_272),
-    ("efficientnet_b0", (224, 224, 3), 385_814_752),
-    pytest.param("shufflenet_v2_x1_0", (224, 224, 3), 144_907_992, marks=pytest.mark.skip(
-        reason="blocked: stage2.0: ONNX Reshape (channel_shuffle exported as Reshape/Transpose/Reshape) is not followed yet")),
+    ("vgg16", (224, 224, 3), ""),
+    ("vgg16_bn", (224, 224, 3), ""),
+    ("alexnet", (224, 224, 3), ""),
+    ("resnet18", (224, 224, 3), ""),
+    ("resnet50", (224, 224, 3), ""),
+    ("wide_resnet50_2", (224, 224, 3), ""),
+    ("mobilenet_v2", (224, 224, 3), ""),
+    ("mobilenet_v3_large", (224, 224, 3), ""),
+    ("mnasnet1_0", (224, 224, 3), ""),
+    ("efficientnet_b0", (224, 224, 3), ""),
+    ("densenet121", (224, 224, 3), ""),
+    ("shufflenet_v2_x1_0", (224, 224, 3), ""),
+    ("regnet_x_400mf", (224, 224, 3), ""),
+    ("regnet_y_400mf", (224, 224, 3), ""),
+    ("googlenet", (224, 224, 3), "aux_logits=False init_weights=False"),
+    pytest.param("inception_v3", (299, 299, 3), "aux_logits=False init_weights=False", marks=pytest.mark.xfail(
+        strict=True, reason="wrong figures: the spec counts 29,685,256 parameters, the graph's layers read 23,817,352 "
+                            "(an importer bug, not found yet; it predates the define blocks)")),
+    ("convnext_tiny", (224, 224, 3), ""),
+    ("vit_b_16", (224, 224, 3), ""),
+    ("swin_t", (224, 224, 3), ""),
+    ("r3d_18", (16, 112, 112, 3), ""),
 ]
 
+BLOCKED = {
+    "shufflenet_v2_x1_0": "blocked: stage2.1: ONNX Shape (x.chunk(2, dim=1) exported as Shape/Slice arithmetic)",
+    "convnext_tiny": "blocked: features.0.1: ONNX Transpose (the permute to channels last before LayerNorm)",
+    "swin_t": "blocked: features.0.1: ONNX Transpose (the permute to channels last before LayerNorm)",
+    "vit_b_16": "blocked: /Reshape: ONNX Reshape (the patch map to tokens)",
+}
+"""Models whose ONNX graph cannot be imported yet: the node and the op that block each."""
 
-def _read_params(path: Path) -> int:
-    """The values the graph's Conv and Gemm/MatMul nodes read from initializers."""
+EXPORT_LIMIT_S = 30.0
+
+_READ = {"Conv": 1, "Gemm": 1, "MatMul": 1, "Add": 0, "BatchNormalization": 1}
+
+
+def _read_params(path: Path) -> tuple[int, int]:
+    """The values the graph's layers read from initializers (through the exporter's
+    ``Identity`` aliases), and of them the batch-norm running mean and variance."""
     model = onnx.load(str(path))
     inits = {i.name: math.prod(i.dims) for i in model.graph.initializer}
+    aliases = {n.output[0]: n.input[0] for n in model.graph.node if n.op_type == "Identity"}
+    for name in aliases:
+        source = name
+        while source in aliases and source not in inits:
+            source = aliases[source]
+        if source in inits:
+            inits[name] = inits[source]
+    total = stats = 0
     for node in model.graph.node:
-        if node.op_type == "Identity" and node.input[0] in inits:
-            inits[node.output[0]] = inits[node.input[0]]
-    total = 0
-    for node in model.graph.node:
-        if node.op_type in ("Conv", "Gemm", "MatMul", "Add"):
-            names = node.input[1:] if node.op_type != "Add" else node.input
-            total += sum(inits.get(name, 0) for name in names if name)
-    return total
+        if node.op_type in _READ:
+            total += sum(inits.get(name, 0) for name in node.input[_READ[node.op_type]:] if name)
+        if node.op_type == "BatchNormalization":
+            stats += sum(inits.get(name, 0) for name in node.input[3:5])
+    return total, stats
 
 
-@pytest.mark.parametrize(("name", "shape", "macs"), MODELS, ids=["resnet18", "mobilenet_v2", "efficientnet_b0", "shufflenet_v2_x1_0"])
-def test_onnx_import_counts_the_graph(tmp_path: Path, name: str, shape: tuple[int, ...], macs: int) -> None:
+def _torch_macs(name: str, shape: tuple[int, ...], extra: str) -> int:
+    """The PyTorch model's MACs: its torch import, whose MACs test_importers_torch checks
+    against FlopCounterMode for every one of these models."""
+    ref = parse_model(["torch:torchvision.models:get_model", f"name={name}", *extra.split()])
+    return analyse(import_model(ref, shape).text).totals.macs
+
+
+@pytest.mark.parametrize(("name", "shape", "extra"), MODELS)
+def test_onnx_import_counts_the_graph(tmp_path: Path, name: str, shape: tuple[int, ...], extra: str) -> None:
+    if name in BLOCKED:
+        pytest.skip(BLOCKED[name])
+    kwargs = {k: v for k, _, v in (w.partition("=") for w in extra.split())}
+    kwargs = {k: v == "True" for k, v in kwargs.items()}
     torch.manual_seed(0)
-    model = torchvision.models.get_model(name, weights=None).eval()
+    model = torchvision.models.get_model(name, weights=None, **kwargs).eval()
     path = tmp_path / f"{name}.onnx"
+    start = time.monotonic()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (torch.zeros(1, shape[-1], *shape[:-1]),), str(path), dynamo=False)
     del model
+    took = time.monotonic() - start
+    if took > EXPORT_LIMIT_S:
+        pytest.skip(f"torch.onnx.export took {took:.0f} s (over {EXPORT_LIMIT_S:.0f} s)")
     emitted = import_model(parse_model(f"onnx:{path}"), None)
     breakdown = analyse(emitted.text)
-    assert breakdown.totals.params == _read_params(path)
-    assert breakdown.totals.non_trainable_params == 0  # BatchNorm folded
-    assert breakdown.totals.macs == macs
-    assert breakdown.output_shape == (1000,)
+    read, stats = _read_params(path)
+    assert breakdown.totals.params == read
+    assert breakdown.totals.non_trainable_params == stats  # BatchNorm folded where a conv precedes it
+    assert breakdown.totals.macs == _torch_macs(name, shape, extra)
+    assert breakdown.output_shape == ((400,) if name == "r3d_18" else (1000,))
