@@ -173,6 +173,8 @@ def structure(graph: Graph) -> list[Item]:
                 items.append(Block("scale", body=chain(fork, others[0]), node=node))
             elif node.op == "add" and len(node.inputs) == 2 and len(others) == 1:
                 items.append(Block("residual", body=chain(fork, others[0]), node=node))
+            elif node.op == "concat":
+                items.append(Block("concat", branches=concat_branches(fork, node.inputs, node), node=node))
             else:
                 branches = [chain(fork, i) for i in node.inputs]
                 items.append(Block(node.op, branches=branches, node=node))
@@ -180,7 +182,44 @@ def structure(graph: Graph) -> list[Item]:
         items.reverse()
         return items
 
-    return chain(0, graph.output)
+    def meet(a: int, b: int) -> int:
+        """The nearest node that dominates both ``a`` and ``b``."""
+        while a != b:
+            while a > b:
+                a = idom[a]
+            while b > a:
+                b = idom[b]
+        return a
+
+    def concat_branches(fork: int, inputs: list[int], merge: Node) -> list[list[Item]]:
+        """The branches of a concat from ``fork``. Consecutive inputs that share a tensor after
+        the fork are a nested concat on that tensor: an exporter flattens
+        ``cat([x, cat([f(y), g(y)])])`` into one Concat of four inputs (Inception-E), and a
+        branch per input would repeat ``y``'s layers in each."""
+        branches: list[list[Item]] = []
+        i = 0
+        while i < len(inputs):
+            j, shared = i + 1, inputs[i]
+            while j < len(inputs) and inputs[i] != fork and inputs[j] != fork and meet(shared, inputs[j]) != fork:
+                shared = meet(shared, inputs[j])
+                j += 1
+            if j - i == 1:
+                branches.append(chain(fork, inputs[i]))
+            else:
+                part = Node(-1, "concat", path=merge.path, stack=merge.stack)  # in the graph, part of ``merge``
+                inner = Block("concat", branches=concat_branches(shared, inputs[i:j], part), node=part)
+                branches.append([*chain(fork, shared), inner])
+            i = j
+        return branches
+
+    tree = chain(0, graph.output)
+    seen: set[int] = set()
+    for item_node in (n for item in tree for n in _item_nodes(item)):
+        if item_node.op in ("layer", "unsupported") and item_node.id in seen:
+            raise UnsupportedOp(item_node.path, item_node.op, "its output feeds branches of a merge that are not one "
+                                                              "block (its layers would be counted twice)")
+        seen.add(item_node.id)
+    return tree
 
 
 def _split(node: Node, chunk: Node, chain, nodes: list[Node]) -> Block:
