@@ -96,6 +96,8 @@ class Block:
     module: str | None = None
     """The module path this block is (its whole subtree), if it is one."""
     comment: str | None = None
+    define: str | None = None
+    """The name for a ``define`` made of this block where no module class names one (``stage``)."""
 
 
 @dataclass
@@ -173,6 +175,8 @@ def structure(graph: Graph) -> list[Item]:
                 items.append(Block("scale", body=chain(fork, others[0]), node=node))
             elif node.op == "add" and len(node.inputs) == 2 and len(others) == 1:
                 items.append(Block("residual", body=chain(fork, others[0]), node=node))
+            elif node.op == "concat":
+                items.append(Block("concat", branches=concat_branches(fork, node.inputs, node), node=node))
             else:
                 branches = [chain(fork, i) for i in node.inputs]
                 items.append(Block(node.op, branches=branches, node=node))
@@ -180,7 +184,44 @@ def structure(graph: Graph) -> list[Item]:
         items.reverse()
         return items
 
-    return chain(0, graph.output)
+    def meet(a: int, b: int) -> int:
+        """The nearest node that dominates both ``a`` and ``b``."""
+        while a != b:
+            while a > b:
+                a = idom[a]
+            while b > a:
+                b = idom[b]
+        return a
+
+    def concat_branches(fork: int, inputs: list[int], merge: Node) -> list[list[Item]]:
+        """The branches of a concat from ``fork``. Consecutive inputs that share a tensor after
+        the fork are a nested concat on that tensor: an exporter flattens
+        ``cat([x, cat([f(y), g(y)])])`` into one Concat of four inputs (Inception-E), and a
+        branch per input would repeat ``y``'s layers in each."""
+        branches: list[list[Item]] = []
+        i = 0
+        while i < len(inputs):
+            j, shared = i + 1, inputs[i]
+            while j < len(inputs) and inputs[i] != fork and inputs[j] != fork and meet(shared, inputs[j]) != fork:
+                shared = meet(shared, inputs[j])
+                j += 1
+            if j - i == 1:
+                branches.append(chain(fork, inputs[i]))
+            else:
+                part = Node(-1, "concat", path=merge.path, stack=merge.stack)  # in the graph, part of ``merge``
+                inner = Block("concat", branches=concat_branches(shared, inputs[i:j], part), node=part)
+                branches.append([*chain(fork, shared), inner])
+            i = j
+        return branches
+
+    tree = chain(0, graph.output)
+    seen: set[int] = set()
+    for item_node in (n for item in tree for n in _item_nodes(item)):
+        if item_node.op in ("layer", "unsupported") and item_node.id in seen:
+            raise UnsupportedOp(item_node.path, item_node.op, "its output feeds branches of a merge that are not one "
+                                                              "block (its layers would be counted twice)")
+        seen.add(item_node.id)
+    return tree
 
 
 def _split(node: Node, chunk: Node, chain, nodes: list[Node]) -> Block:
@@ -392,8 +433,9 @@ def _span(items: list[Item]) -> str | None:
         return first
     a, _, x = first.rpartition(".")
     b, _, y = last.rpartition(".")
+    x, y = x.split("-")[0], y.split("-")[-1]  # the ends of spans (features.17-23 ... features.24-30)
     if a == b and x.isdigit() and y.isdigit():
-        return f"{first}-{y}"
+        return f"{a}.{x}-{y}"
     return f"{first} to {last}"
 
 
@@ -443,6 +485,98 @@ def fold(items: list[Item], bias: bool) -> list[Item]:
             i += period * count
         else:
             out.append(items[i])
+            i += 1
+    return out
+
+
+# --- stages --------------------------------------------------------------------
+
+_STAGE_ITEMS = 16
+"""The most rows of one stage in a flat run (VGG's widest is 7: three conv + ReLU and a pool)."""
+_STAGE_RUN = 400
+"""Longer flat runs are left to :func:`fold` (the search is quadratic in the run)."""
+
+
+def _fresh(items: list[Item]) -> list[Item]:
+    return [Leaf(item.node, item.label, item.comment) for item in items if isinstance(item, Leaf)]
+
+
+def _lines(items: list[Item], bias: bool) -> list[str]:
+    """The rendered lines of ``items`` once folded (on copies: folding drops comments)."""
+    return [line for item in fold(_fresh(items), bias) for line in _render(item, 0, bias, comments=False)]
+
+
+def _skeleton(items: list[Item], bias: bool) -> str:
+    return "\n".join(_tokens(_STRIDE.sub(r"\1/1", line))[0] for line in _lines(items, bias))
+
+
+def stages(items: list[Item], bias: bool) -> list[Item]:
+    """In each flat run of rows (a plain ``nn.Sequential`` such as VGG's ``features``), runs
+    that differ only in numbers (``conv3-64, relu, conv3-64, relu, maxpool2`` then the same
+    with 128) become unnamed groups, which :func:`make_defines` turns into calls of one
+    ``define stage``."""
+    for item in items:
+        if isinstance(item, Block):
+            item.body = stages(item.body, bias)
+            item.branches = [stages(branch, bias) for branch in item.branches]
+    out: list[Item] = []
+    i = 0
+    while i < len(items):
+        j = i
+        while j < len(items) and isinstance(items[j], Leaf) and items[j].node.op == "layer" and not items[j].label:
+            j += 1
+        if j == i:
+            out.append(items[i])
+            i += 1
+        else:
+            out += _stages(items[i:j], bias) if 4 <= j - i <= _STAGE_RUN else items[i:j]
+            i = j
+    return out
+
+
+def _stages(run: list[Item], bias: bool) -> list[Item]:
+    shapes = [_tokens(line.render(bias))[0] for item in run for line in item.node.lines[:1]] if all(
+        isinstance(item, Leaf) and item.node.lines for item in run) else None
+    if shapes is None:
+        return run
+    cache: dict[tuple[int, int], str] = {}
+
+    def skeleton(a: int, b: int) -> str:
+        if (a, b) not in cache:
+            cache[(a, b)] = _skeleton(run[a:b], bias)
+        return cache[(a, b)]
+
+    out: list[Item] = []
+    i = 0
+    while i < len(run):
+        best: tuple[int, list[tuple[int, int]]] = (1, [])
+        for j in range(i + 2, min(i + _STAGE_ITEMS, len(run)) + 1):
+            key = skeleton(i, j)
+            if key.count("\n") < 2:
+                continue
+            segments, pos = [(i, j)], j
+            while True:
+                end = next((e for e in range(pos + 2, min(pos + _STAGE_ITEMS, len(run)) + 1)
+                            if shapes[pos] == shapes[i] and shapes[e - 1] == shapes[j - 1] and skeleton(pos, e) == key), None)
+                if end is None:
+                    break
+                segments.append((pos, end))
+                pos = end
+            if len(segments) < 2:
+                continue
+            contents = ["\n".join(_lines(run[a:b], bias)) for a, b in segments]
+            if len(set(contents)) == 1:
+                continue  # identical: fold writes them as a repeat
+            calls = 1 + sum(1 for k in range(1, len(contents)) if contents[k] != contents[k - 1])
+            saved = len(_lines(run[i:pos], bias)) - (1 + key.count("\n") + 1) - calls
+            if saved > best[0]:
+                best = (saved, segments)
+        if best[1]:
+            for a, b in best[1]:
+                out.append(Block("group", body=run[a:b], module=f"<stage {a}>", comment=_span(run[a:b]), define="stage"))
+            i = best[1][-1][1]
+        else:
+            out.append(run[i])
             i += 1
     return out
 
@@ -517,12 +651,12 @@ def _container(cls: str) -> bool:
     return cls.rsplit(".", 1)[-1] in ("Sequential", "ModuleList", "ModuleDict", "Module")
 
 
-def _define_name(cls: str, taken: set[str]) -> str:
+def _define_name(cls: str, taken: set[str], hint: str | None = None) -> str:
     from ..layers import REGISTRY
 
     base = re.sub(r"\W", "", cls.rsplit(".", 1)[-1].lower()).lstrip("_") if cls else ""
     if not base or _container(cls) or not _LABEL.match(base):
-        base = "block"
+        base = hint or "block"
     name, n = base, 1
     while name in taken or name in _RESERVED or any(c.pattern.match(name) for c in REGISTRY):
         n += 1
@@ -641,7 +775,7 @@ def make_defines(tree: list[Item], graph: Graph, bias: bool) -> tuple[list[Item]
                     found = by_skeleton[key]
                     blocks = [b for b, _ in found]
                     cls = graph.classes.get(blocks[0].module or "", "")
-                    name = _define_name(cls, taken)
+                    name = _define_name(cls, taken, blocks[0].define)
                     define, args = _build_define(blocks, [c for _, c in found], [_block_input(graph, b) for b in blocks],
                                                  name, cls)
                     defines[key] = (define, {id(b): a for b, a in zip(blocks, args)})
@@ -712,7 +846,7 @@ def emit(graph: Graph, header: list[str] | None = None) -> Emitted:
     biases = [line.bias for node in graph.nodes if node.op == "layer" for line in node.lines if line.family == "conv"]
     no_bias = sum(1 for b in biases if b is False)
     bias = not (biases and no_bias * 2 > len(biases))
-    tree = fold(group(tree, ()), bias)
+    tree = fold(stages(group(tree, ()), bias), bias)
     tree, defines = make_defines(tree, graph, bias)
     lines = [f"# {h}" for h in header or []]
     lines.append(f"input {shape_text(graph.nodes[0].shape)}")

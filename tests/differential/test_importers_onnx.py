@@ -40,9 +40,7 @@ MODELS = [
     ("regnet_x_400mf", (224, 224, 3), ""),
     ("regnet_y_400mf", (224, 224, 3), ""),
     ("googlenet", (224, 224, 3), "aux_logits=False init_weights=False"),
-    pytest.param("inception_v3", (299, 299, 3), "aux_logits=False init_weights=False", marks=pytest.mark.xfail(
-        strict=True, reason="wrong figures: the spec counts 29,685,256 parameters, the graph's layers read 23,817,352 "
-                            "(an importer bug, not found yet; it predates the define blocks)")),
+    ("inception_v3", (299, 299, 3), "aux_logits=False init_weights=False"),
     ("convnext_tiny", (224, 224, 3), ""),
     ("vit_b_16", (224, 224, 3), ""),
     ("swin_t", (224, 224, 3), ""),
@@ -114,3 +112,35 @@ def test_onnx_import_counts_the_graph(tmp_path: Path, name: str, shape: tuple[in
     assert breakdown.totals.non_trainable_params == stats  # BatchNorm folded where a conv precedes it
     assert breakdown.totals.macs == _torch_macs(name, shape, extra)
     assert breakdown.output_shape == ((400,) if name == "r3d_18" else (1000,))
+
+
+class _Nested(torch.nn.Module):
+    """Inception-E in small: ``cat([a(x), cat([b(y), c(y)]), p(x)])`` with ``y = s(x)``. The
+    exporter flattens the two cats into one Concat whose inputs b(y) and c(y) share ``s``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = torch.nn.Conv2d(4, 8, 1)
+        self.s = torch.nn.Conv2d(4, 6, 1)
+        self.b = torch.nn.Conv2d(6, 5, (1, 3), padding=(0, 1))
+        self.c = torch.nn.Conv2d(6, 7, (3, 1), padding=(1, 0))
+        self.p = torch.nn.Conv2d(4, 3, 1)
+
+    def forward(self, x):  # noqa: ANN001, ANN201
+        y = torch.relu(self.s(x))
+        return torch.cat([self.a(x), torch.cat([self.b(y), self.c(y)], 1), self.p(torch.nn.functional.avg_pool2d(x, 3, 1, 1))], 1)
+
+
+def test_flattened_nested_concat_counts_the_shared_layer_once(tmp_path: Path) -> None:
+    model = _Nested().eval()
+    path = tmp_path / "nested.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.zeros(1, 4, 9, 9),), str(path), dynamo=False)
+    concats = [n for n in onnx.load(str(path)).graph.node if n.op_type == "Concat"]
+    assert [len(n.input) for n in concats] == [4]  # the exporter's flattening, which the test is about
+    emitted = import_model(parse_model(f"onnx:{path}"), None)
+    breakdown = analyse(emitted.text)
+    assert breakdown.totals.params == sum(p.numel() for p in model.parameters()) == _read_params(path)[0]
+    assert breakdown.output_shape == (9, 9, 23)
+    assert emitted.text.count("conv1-6") == 1

@@ -109,7 +109,9 @@ def test_round_trip_through_the_gallery_spec(name: str) -> None:
     imported = import_model(_ref(name, ""), (224, 224, 3))
     lines = [line for line in imported.text.splitlines() if line.strip() and not line.startswith("#")]
     written = [line for line in (GALLERY / f"{name}.cnn").read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    assert len(lines) <= 2 * len(written) + 5, imported.text
+    assert len(lines) <= 1.5 * len(written), imported.text
+    if name == "vgg16":  # its five stages, one define, the modules in comments
+        assert "define stage" in imported.text and "# features.0-4" in imported.text, imported.text
 
 
 def test_check_catches_one_channel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
