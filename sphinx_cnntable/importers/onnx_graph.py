@@ -41,6 +41,24 @@ _SIMPLE = {"Relu": "relu", "Sigmoid": "sigmoid", "HardSigmoid": "hardsigmoid", "
            "Softmax": "softmax", "Gelu": "gelu", "Elu": "elu", "LeakyRelu": "leakyrelu"}
 
 
+_CHANNELS_FIRST = {"Conv", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
+                   "ReduceMean", "Split", "Concat", "Flatten"}
+"""Ops read here as channels first (NCHW)."""
+_ELEMENTWISE = {"Add", "Sum", "Sub", "Mul", "Div", "Dropout", "Identity", *_SIMPLE}
+"""Ops whose output keeps the layout of their input."""
+
+
+def _layerscale(shape: tuple[int, ...], channels_last: bool, factors: list[tuple[int, ...]]) -> bool:
+    """Whether a product with the one constant in ``factors`` is a per-channel scale
+    (``layerscale``): a factor of C values laid along the channel axis."""
+    if len(factors) != 1 or len(shape) < 3:
+        return False
+    dims = tuple(factors[0])
+    if channels_last:
+        return tuple(d for d in dims if d != 1 or False) == (shape[-1],) and dims[-1] == shape[-1]
+    return dims[-(len(shape) - 1):] == (shape[1], *(1,) * (len(shape) - 2)) and math.prod(dims) == shape[1]
+
+
 def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: bool = False) -> Emitted:
     try:
         import onnx
@@ -76,6 +94,8 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
     small: dict[str, list[int]] = {i.name: [int(v) for v in numpy_helper.to_array(i).reshape(-1)]
                                    for i in model.graph.initializer if math.prod(i.dims) <= 16 and i.data_type == 7}
     shuffles: dict[str, tuple[int, int]] = {}  # a channel shuffle under way: tensor -> (source node, groups)
+    last: set[str] = set()  # tensors of rank 3 or more whose last axis holds the channels (NHWC maps, NxC tokens)
+    flats: set[str] = set()  # an NCHW map reshaped to (N, C, H*W), the first half of its reading as tokens
     concats: list[tuple[int, list[int]]] = []
 
     def weight_shape(name: str) -> tuple[int, ...]:
@@ -102,6 +122,8 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
             src = tensors[live[0]]
             out_shape = shapes.get(node.output[0], ())
             line: Line | None = None
+            if live[0] in last and op in _CHANNELS_FIRST:
+                raise UnsupportedOp(path, f"ONNX {op}", "its input is channels last (NHWC), where it would read the wrong axis")
             if op == "Conv":
                 w = weight_shape(node.input[1])
                 k = tuple(a.get("kernel_shape", w[2:]))
@@ -144,6 +166,8 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
                 out = w[0] if trans else w[1]
                 bias = op == "Gemm" and len(node.input) > 2 and bool(node.input[2])
                 params += math.prod(w) + (math.prod(weight_shape(node.input[2])) if bias else 0)
+                if len(shapes.get(live[0], (1, 1))) > 2 and live[0] not in last:
+                    raise UnsupportedOp(path, f"ONNX {op}", "on a channels-first tensor, it would mix positions rather than channels")
                 per = " per=token" if len(shapes.get(live[0], (1, 1))) > 2 else ""
                 line = Line(f"fc-{out}{per}", family="fc", bias=bias)
             elif op == "BatchNormalization":
@@ -169,6 +193,38 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
                 line = Line(" ".join(words))
             elif op in ("GlobalAveragePool", "GlobalMaxPool"):
                 line = Line("gap" if op == "GlobalAveragePool" else "gmp")
+            elif op == "Transpose" and live[0] not in last and len(out_shape) >= 4 \
+                    and list(a.get("perm", [])) == [0, *range(2, len(out_shape)), 1]:
+                last.add(node.output[0])  # NCHW to NHWC: the engine's own layout, so no layer
+                tensors[node.output[0]] = src
+                continue
+            elif op == "Transpose" and live[0] in last and len(out_shape) >= 4 \
+                    and list(a.get("perm", [])) == [0, len(out_shape) - 1, *range(1, len(out_shape) - 1)]:
+                tensors[node.output[0]] = src  # NHWC back to NCHW
+                continue
+            elif op == "Reshape" and live[0] not in last and len(shapes.get(live[0], ())) == 4 \
+                    and out_shape == (*shapes[live[0]][:2], shapes[live[0]][2] * shapes[live[0]][3]):
+                flats.add(node.output[0])  # (N, C, H, W) to (N, C, H*W)
+                tensors[node.output[0]] = src
+                continue
+            elif op == "Transpose" and live[0] in flats and list(a.get("perm", [])) == [0, 2, 1]:
+                line = Line("tokens")  # (N, C, H*W) to (N, H*W, C): the map read as tokens
+            elif op == "LayerNormalization" and live[0] in last:
+                rank = len(shapes[live[0]])
+                if a.get("axis", -1) % rank != rank - 1:
+                    raise UnsupportedOp(path, f"ONNX LayerNormalization axis={a.get('axis')}", "only a norm over the channels is layernorm")
+                channels = shapes[live[0]][-1]
+                scale = weight_shape(node.input[1])
+                shift = weight_shape(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+                if math.prod(scale) != channels or shift is None or math.prod(shift) != channels:
+                    raise UnsupportedOp(path, f"ONNX LayerNormalization with weight {scale} and bias {shift}",
+                                        f"layernorm has {channels} weights and {channels} biases")
+                params += 2 * channels
+                line = Line("layernorm")
+            elif op == "Mul" and len(live) == 1 and _layerscale(shapes.get(live[0], ()), live[0] in last,
+                                                                   [consts[i] for i in node.input if i in consts]):
+                params += shapes[live[0]][-1 if live[0] in last else 1]
+                line = Line("layerscale")
             elif op == "Reshape" and len(out_shape) == 5 and len(shapes.get(live[0], ())) == 4 \
                     and out_shape[1] * out_shape[2] == shapes[live[0]][1]:
                 shuffles[node.output[0]] = (src, out_shape[1])  # channel shuffle, 1/3: split the channels in groups
@@ -251,12 +307,17 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
             new = graph.add("layer", [src], lines=[line], path=path, stack=(*stack, path) if stack and stack[-1] != path else stack,
                             own=True)
             tensors[node.output[0]] = new.id
+            if live[0] in last or line.text == "tokens":
+                last.add(node.output[0])
         except UnsupportedOp:
             if not allow_partial or not live:
                 raise
             new = graph.add("unsupported", [tensors[live[0]]], lines=[Line(f"unsupported: {path}: ONNX {op}")], path=path,
                             stack=stack)
             tensors[node.output[0]] = new.id
+        finally:
+            if op in _ELEMENTWISE and any(x in last for x in live):
+                last.update(node.output)
     graph.output = tensors[model.graph.output[0].name]
     stored = sum(math.prod(d) for d in inits.values())
     header = [f"Imported from onnx:{source} by cnntable import (onnx {onnx.__version__}, shape inference).",
