@@ -42,7 +42,7 @@ _SIMPLE = {"Relu": "relu", "Sigmoid": "sigmoid", "HardSigmoid": "hardsigmoid", "
 
 
 _CHANNELS_FIRST = {"Conv", "BatchNormalization", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
-                   "ReduceMean", "Split", "Concat", "Flatten"}
+                   "ReduceMean", "Split", "Flatten"}
 """Ops read here as channels first (NCHW)."""
 _ELEMENTWISE = {"Add", "Sum", "Sub", "Mul", "Div", "Dropout", "Identity", *_SIMPLE}
 """Ops whose output keeps the layout of their input."""
@@ -57,6 +57,84 @@ def _layerscale(shape: tuple[int, ...], channels_last: bool, factors: list[tuple
     if channels_last:
         return tuple(d for d in dims if d != 1 or False) == (shape[-1],) and dims[-1] == shape[-1]
     return dims[-(len(shape) - 1):] == (shape[1], *(1,) * (len(shape) - 2)) and math.prod(dims) == shape[1]
+
+
+def _fold(op: str, a: dict[str, Any], inputs: list[Any]) -> Any:
+    """The value of a small node computed from constants alone, or None."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    if any(v is None for v in inputs):
+        return None
+    if op == "ConstantOfShape":
+        fill = numpy_helper.to_array(a["value"]).reshape(-1)[0] if "value" in a else np.float32(0)
+        shape = tuple(int(v) for v in inputs[0])
+        return np.full(shape, fill) if math.prod(shape) <= 16 else None
+    table = {"Mul": np.multiply, "Add": np.add, "Sub": np.subtract, "Equal": np.equal}
+    if op in table:
+        return table[op](*inputs)
+    if op == "Where":
+        return np.where(*inputs)
+    return None
+
+
+def _learned(name: str, origin: dict[str, frozenset[str]], floats: set[str]) -> bool:
+    """Whether constant ``name`` comes from one float initializer (a learned tensor)."""
+    return len(origin.get(name, ())) == 1 and next(iter(origin[name])) in floats
+
+
+def _attention(prefix: str, members: list[Any], model: Any, tensors: dict[str, int], consts: dict[str, tuple[int, ...]],
+               origin: dict[str, frozenset[str]], floats: set[str], shapes: dict[str, tuple[int, ...]],
+               last: set[str]) -> tuple[str, str, Line, int]:
+    """The nodes of one attention module (those under ``prefix``, around a Softmax) as one
+    ``attention heads=H`` row, once its figures, counted from the graph, are the row's:
+    the float initializers it reads, the MACs of its MatMul and Gemm nodes, its shape."""
+    from ..engine import analyse
+
+    where = prefix.strip("/")
+    produced = {o for n in members for o in n.output}
+    reads = [i for n in members for i in n.input if i and i not in produced]
+    live = sorted({i for i in reads if i in tensors})
+    if len(live) != 1 or live[0] not in last:
+        raise UnsupportedOp(where, "attention subgraph", f"it reads {len(live)} tensors of the network, not one of tokens")
+    late = sorted({i for i in reads if i not in tensors and i not in consts})
+    if late:
+        raise UnsupportedOp(where, "attention subgraph", f"it reads {late[0]}, computed outside it")
+    names = {n.name for n in members}
+    used = {i for n in model.graph.node if n.name not in names for i in n.input} | {o.name for o in model.graph.output}
+    outputs = sorted(produced & used)
+    if len(outputs) != 1:
+        raise UnsupportedOp(where, "attention subgraph", f"{len(outputs)} of its tensors are read outside it")
+    x, y = live[0], outputs[0]
+    params = sum(math.prod(consts[init]) for init in {next(iter(origin[i])) for i in reads if i in consts and _learned(i, origin, floats)})
+    macs = 0
+    softmax = [n for n in members if n.op_type == "Softmax"]
+    for n in members:
+        if n.op_type in ("MatMul", "Gemm"):
+            first = shapes.get(n.input[0], ())
+            out = shapes.get(n.output[0], ())
+            if not first or not out or 0 in first or 0 in out or (n.op_type == "Gemm" and _attrs(n).get("transA", 0)):
+                raise UnsupportedOp(n.name, f"ONNX {n.op_type}", "its shapes are not known from shape inference")
+            macs += math.prod(out) * first[-1]
+        elif n.op_type not in _ATTENTION_OPS:
+            raise UnsupportedOp(n.name, f"ONNX {n.op_type}", "not an op of an attention subgraph")
+    scores = shapes.get(softmax[0].input[0], ()) if len(softmax) == 1 else ()
+    if len(scores) != 4 or scores[-1] != scores[-2] or _attrs(softmax[0]).get("axis", -1) not in (-1, 3):
+        raise UnsupportedOp(where, "attention subgraph", f"its softmax scores have the shape {scores}, not (N, heads, L, L)")
+    line = Line(f"attention heads={scores[1]}", family="fc", bias=True)
+    shape = shapes.get(x, ())
+    if scores[0] == 1 and shape and shapes.get(y) == shape and len(shape) == 3 and scores[2] == shape[1]:
+        expected = analyse(f"input {'x'.join(map(str, shape[1:]))}\n{line.text}\n")
+        if (expected.totals.params, expected.totals.macs) == (params, macs):
+            return x, y, line, params
+        raise UnsupportedOp(where, "attention subgraph", f"its figures ({params:,} parameters, {macs:,} MACs) are not those of "
+                            f"{line.text} ({expected.totals.params:,}, {expected.totals.macs:,})")
+    raise UnsupportedOp(where, "attention subgraph", f"scores {scores} over tokens {shape}: not self-attention over every token")
+
+
+_ATTENTION_OPS = {"Constant", "Identity", "Shape", "Gather", "Slice", "Concat", "Reshape", "Transpose", "Unsqueeze",
+                  "Squeeze", "Mod", "Add", "Mul", "Div", "Sqrt", "Cast", "Softmax", "Dropout"}
+"""What the exporter writes of ``nn.MultiheadAttention`` besides its MatMul and Gemm nodes."""
 
 
 def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: bool = False) -> Emitted:
@@ -97,6 +175,17 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
     last: set[str] = set()  # tensors of rank 3 or more whose last axis holds the channels (NHWC maps, NxC tokens)
     flats: set[str] = set()  # an NCHW map reshaped to (N, C, H*W), the first half of its reading as tokens
     concats: list[tuple[int, list[int]]] = []
+    vals = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer if math.prod(i.dims) <= 16}
+    origin: dict[str, frozenset[str]] = {name: frozenset([name]) for name in inits}  # the initializers a constant comes from
+    floats = {i.name for i in model.graph.initializer if i.data_type == 1}
+    regions: dict[str, tuple[str, list[Any], list[bool]]] = {}  # node name -> the attention module holding it
+    for softmax in model.graph.node:
+        prefix = softmax.name.rsplit("/", 1)[0] + "/"
+        if softmax.op_type == "Softmax" and prefix.strip("/"):
+            members = [n for n in model.graph.node if n.name.startswith(prefix)]
+            done: list[bool] = []
+            for member in members:
+                regions[member.name] = (prefix, members, done)
 
     def weight_shape(name: str) -> tuple[int, ...]:
         if name in consts:
@@ -111,11 +200,39 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
         try:
             if op in ("Identity",) and node.input[0] in consts:
                 consts[node.output[0]] = consts[node.input[0]]
+                origin[node.output[0]] = origin.get(node.input[0], frozenset())
                 continue
             if op == "Constant":
                 consts[node.output[0]] = tuple(a["value"].dims) if "value" in a else ()
                 if "value" in a and math.prod(a["value"].dims) <= 16:
+                    vals[node.output[0]] = numpy_helper.to_array(a["value"])
+                if "value" in a and math.prod(a["value"].dims) <= 16:
                     small[node.output[0]] = [int(v) for v in numpy_helper.to_array(a["value"]).reshape(-1)]
+                continue
+            if node.name in regions and not regions[node.name][2] and live:
+                region = regions[node.name]
+                region[2].append(True)
+                x, y, line, read = _attention(region[0], region[1], model, tensors, consts, origin, floats, shapes, last)
+                params += read
+                new = graph.add("layer", [tensors[x]], lines=[line], path=region[0].strip("/").split("/")[-1],
+                                stack=_scope(region[0] + "x")[1], own=True)
+                tensors[y] = new.id
+                last.add(y)
+                continue
+            if node.name in regions and regions[node.name][2]:
+                continue
+            if not live and all(not i or i in consts for i in node.input):
+                for name in node.output:  # a value computed from constants alone
+                    consts[name] = shapes.get(name, ())
+                    origin[name] = frozenset().union(*(origin.get(i, frozenset()) for i in node.input if i))
+                value = _fold(op, a, [vals.get(i) for i in node.input])
+                if value is not None:
+                    vals[node.output[0]] = value
+                    consts[node.output[0]] = tuple(value.shape)
+                if op == "Expand" and node.input[1] in vals and node.input[0] in consts:
+                    import numpy as np  # the shape of a broadcast constant (a class token's expand)
+                    consts[node.output[0]] = tuple(np.broadcast_shapes(tuple(consts[node.input[0]]),
+                                                                       tuple(int(v) for v in vals[node.input[1]])))
                 continue
             if not live:
                 raise UnsupportedOp(path, op, "it reads no tensor of the network")
@@ -267,6 +384,13 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
                 new = graph.add("add", [tensors[x] for x in live], path=path, stack=stack)
                 tensors[node.output[0]] = new.id
                 continue
+            elif op == "Add" and len(live) == 1 and live[0] in last and len(out_shape) == 3 and any(
+                    i in consts and _learned(i, origin, floats) and tuple(consts[i]) == (1, *out_shape[1:]) for i in node.input):
+                params += math.prod(out_shape[1:])  # x + pos_embedding, one value per token and channel
+                line = Line("posembed")
+            elif op == "Gather" and live == [node.input[0]] and live[0] in last and len(shapes.get(live[0], ())) == 3 \
+                    and a.get("axis") == 1 and small.get(node.input[1]) == [0] and consts.get(node.input[1]) == ():
+                line = Line("selectcls")  # x[:, 0]
             elif op == "Add" and len(live) == 1 and any(i in consts for i in node.input):
                 # a MatMul's bias
                 prev = graph.nodes[src]
@@ -289,10 +413,14 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
                 new = graph.add("mul", [tensors[x] for x in live], path=path, stack=stack)
                 tensors[node.output[0]] = new.id
                 continue
-            elif op == "Concat" and len(live) == 1:
+            elif op == "Concat" and len(live) == 1 and live[0] in last and len(node.input) == 2 and node.input[1] == live[0] \
+                    and _learned(node.input[0], origin, floats) and tuple(consts[node.input[0]]) == (1, 1, shapes[live[0]][-1]):
+                params += shapes[live[0]][-1]  # cat(class_token.expand(n, -1, -1), x)
+                line = Line("clstoken")
+            elif op == "Concat" and len(node.input) == 1:
                 tensors[node.output[0]] = src
                 continue
-            elif op == "Concat" and a.get("axis") == 1:
+            elif op == "Concat" and a.get("axis") == 1 and live[0] not in last:
                 flat = ids = [tensors[x] for x in live]
                 for earlier, parts in reversed(concats):  # cat(x0, ..., fk) after cat(x0, ..., fk-1): DenseNet
                     if len(parts) < len(flat) and flat[:len(parts)] == parts:

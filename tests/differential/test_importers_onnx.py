@@ -50,20 +50,20 @@ MODELS = [
 BLOCKED = {
     "shufflenet_v2_x1_0": "blocked: stage2.1: ONNX Shape (x.chunk(2, dim=1) exported as Shape/Slice arithmetic)",
     "swin_t": "blocked: features.0.1: ONNX Transpose (the permute to channels last before LayerNorm)",
-    "vit_b_16": "blocked: /Reshape: ONNX Reshape (the patch map to tokens)",
 }
 """Models whose ONNX graph cannot be imported yet: the node and the op that block each."""
 
 EXPORT_LIMIT_S = 30.0
 
-_READ = {"Conv": 1, "Gemm": 1, "MatMul": 1, "Add": 0, "Mul": 0, "BatchNormalization": 1, "LayerNormalization": 1}
+_READ = {"Conv": 1, "Gemm": 1, "MatMul": 1, "Add": 0, "Mul": 0, "BatchNormalization": 1, "LayerNormalization": 1,
+         "Expand": 0}
 
 
 def _read_params(path: Path) -> tuple[int, int]:
-    """The values the graph's layers read from initializers (through the exporter's
+    """The values the graph's layers read from float initializers (through the exporter's
     ``Identity`` aliases), and of them the batch-norm running mean and variance."""
     model = onnx.load(str(path))
-    inits = {i.name: math.prod(i.dims) for i in model.graph.initializer}
+    inits = {i.name: math.prod(i.dims) for i in model.graph.initializer if i.data_type == onnx.TensorProto.FLOAT}
     aliases = {n.output[0]: n.input[0] for n in model.graph.node if n.op_type == "Identity"}
     for name in aliases:
         source = name
