@@ -75,7 +75,66 @@ def _fold(op: str, a: dict[str, Any], inputs: list[Any]) -> Any:
         return table[op](*inputs)
     if op == "Where":
         return np.where(*inputs)
+    if op == "Div" and all(np.issubdtype(v.dtype, np.integer) for v in inputs):
+        return np.sign(inputs[0] * inputs[1]) * (np.abs(inputs[0]) // np.abs(inputs[1]))  # ONNX truncates
+    if op == "Gather":
+        return np.take(inputs[0], inputs[1], axis=a.get("axis", 0))
     return None
+
+
+def _half(channels: int, bounds: list[Any]) -> int | None:
+    """Which half of the channels (0 or 1) a Slice with constant ``bounds`` (starts, ends,
+    axes, steps) keeps, or None when it is no half along the channel axis."""
+    if len(bounds) < 3 or any(b is None for b in bounds) or channels % 2:
+        return None
+    starts, ends, axes = ([int(v) for v in b.reshape(-1)] for b in bounds[:3])
+    steps = [int(v) for v in bounds[3].reshape(-1)] if len(bounds) > 3 else [1]
+    if len(starts) != 1 or axes != [1] or steps != [1]:
+        return None
+    start, end = starts[0], min(ends[0], channels)
+    if (start, end) == (0, channels // 2):
+        return 0
+    if (start, end) == (channels // 2, channels):
+        return 1
+    return None
+
+
+def _settle(model: Any, name: str, dims: tuple[int, ...]) -> Any:
+    """Shape inference, where sizes the graph computes from ``Shape`` (``x.chunk(2)``'s
+    split point) are first folded into constants, as often as that settles more shapes."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper, shape_inference
+
+    work = onnx.ModelProto()
+    work.CopyFrom(model)
+    for _ in range(64):
+        inferred = shape_inference.infer_shapes(work)
+        shapes = {i.name: tuple(d.dim_value for d in i.type.tensor_type.shape.dim) for i in inferred.graph.value_info}
+        shapes[name] = dims
+        vals = {i.name: numpy_helper.to_array(i) for i in work.graph.initializer if math.prod(i.dims) <= 16}
+        changed = False
+        for node in work.graph.node:
+            a = _attrs(node)
+            if node.op_type == "Constant" and "value" in a and math.prod(a["value"].dims) <= 16:
+                vals[node.output[0]] = numpy_helper.to_array(a["value"])
+            elif node.op_type == "Shape" and shapes.get(node.input[0]) and 0 not in shapes[node.input[0]] and not set(a) - {"start", "end"}:
+                vals[node.output[0]] = np.array(shapes[node.input[0]][a.get("start", 0):a.get("end")], dtype=np.int64)
+            elif node.output:
+                value = _fold(node.op_type, a, [vals.get(i) for i in node.input])
+                if value is not None:
+                    vals[node.output[0]] = value
+            if node.op_type in ("Slice", "Reshape", "Expand"):
+                for k, i in enumerate(node.input[1:], 1):
+                    if i and i in vals and i not in {c.name for c in work.graph.initializer}:
+                        fixed = f"{i}__settled"
+                        if fixed not in {c.name for c in work.graph.initializer}:
+                            work.graph.initializer.append(numpy_helper.from_array(np.asarray(vals[i]), fixed))
+                        node.input[k] = fixed
+                        changed = True
+        if not changed:
+            return inferred
+    return inferred
 
 
 def _learned(name: str, origin: dict[str, frozenset[str]], floats: set[str]) -> bool:
@@ -140,7 +199,7 @@ _ATTENTION_OPS = {"Constant", "Identity", "Shape", "Gather", "Slice", "Concat", 
 def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: bool = False) -> Emitted:
     try:
         import onnx
-        from onnx import numpy_helper, shape_inference
+        from onnx import numpy_helper
     except ImportError:
         raise FrameworkMissing("onnx") from None
     source = path
@@ -159,7 +218,7 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
         if 0 not in dims and wanted != dims:
             raise ModelError(f"{path} has the fixed input {shape_text(dims)} (NCHW), not {shape_text(wanted)}")
         dims = wanted
-    inferred = shape_inference.infer_shapes(model)
+    inferred = _settle(model, inputs[0].name, dims)
     shapes: dict[str, tuple[int, ...]] = {inputs[0].name: dims, **inits}
     for info in [*inferred.graph.value_info, *inferred.graph.output]:
         shapes[info.name] = tuple(d.dim_value for d in info.type.tensor_type.shape.dim)
@@ -175,6 +234,7 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
     last: set[str] = set()  # tensors of rank 3 or more whose last axis holds the channels (NHWC maps, NxC tokens)
     flats: set[str] = set()  # an NCHW map reshaped to (N, C, H*W), the first half of its reading as tokens
     concats: list[tuple[int, list[int]]] = []
+    chunks: dict[int, int] = {}  # a layer's output cut in two halves by Slice nodes -> its chunk node
     vals = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer if math.prod(i.dims) <= 16}
     origin: dict[str, frozenset[str]] = {name: frozenset([name]) for name in inits}  # the initializers a constant comes from
     floats = {i.name for i in model.graph.initializer if i.data_type == 1}
@@ -233,6 +293,12 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
                     import numpy as np  # the shape of a broadcast constant (a class token's expand)
                     consts[node.output[0]] = tuple(np.broadcast_shapes(tuple(consts[node.input[0]]),
                                                                        tuple(int(v) for v in vals[node.input[1]])))
+                continue
+            if op == "Shape" and live and shapes.get(live[0]) and 0 not in shapes[live[0]] \
+                    and not set(a) - {"start", "end"}:
+                import numpy as np  # the shape of a tensor, as shape inference knows it
+                value = np.array(shapes[live[0]][a.get("start", 0):a.get("end")], dtype=np.int64)
+                consts[node.output[0]], vals[node.output[0]], origin[node.output[0]] = value.shape, value, frozenset()
                 continue
             if not live:
                 raise UnsupportedOp(path, op, "it reads no tensor of the network")
@@ -365,6 +431,13 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
                     new = graph.add("layer", [src], lines=[Line("gap"), Line("flatten")], path=path, stack=stack, own=False)
                     tensors[node.output[0]] = new.id
                     continue
+            elif op == "Slice" and live == [node.input[0]] and live[0] not in last and len(shapes.get(live[0], ())) >= 3 \
+                    and _half(shapes[live[0]][1], [vals.get(i) for i in node.input[1:]]) is not None:
+                index = _half(shapes[live[0]][1], [vals.get(i) for i in node.input[1:]])  # x.chunk(2, dim=1)
+                if src not in chunks:
+                    chunks[src] = graph.add("chunk", [src], path=path, stack=stack, index=2).id
+                tensors[node.output[0]] = graph.add("getitem", [chunks[src]], path=path, stack=stack, index=index).id
+                continue
             elif op == "Split" and len(node.output) == 2 and a.get("axis", 0) == 1 \
                     and shapes.get(node.output[0]) == shapes.get(node.output[1]):
                 chunk = graph.add("chunk", [src], path=path, stack=stack, index=2)

@@ -48,7 +48,6 @@ MODELS = [
 ]
 
 BLOCKED = {
-    "shufflenet_v2_x1_0": "blocked: stage2.1: ONNX Shape (x.chunk(2, dim=1) exported as Shape/Slice arithmetic)",
     "swin_t": "blocked: features.0.1: ONNX Transpose (the permute to channels last before LayerNorm)",
 }
 """Models whose ONNX graph cannot be imported yet: the node and the op that block each."""
