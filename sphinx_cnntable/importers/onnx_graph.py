@@ -150,7 +150,7 @@ def _attention(prefix: str, members: list[Any], model: Any, tensors: dict[str, i
     the float initializers it reads, the MACs of its MatMul and Gemm nodes, its shape."""
     from ..engine import analyse
 
-    where = prefix.strip("/")
+    where = _scope(prefix + "x")[0]
     produced = {o for n in members for o in n.output}
     reads = [i for n in members for i in n.input if i and i not in produced]
     live = sorted({i for i in reads if i in tensors})
@@ -274,7 +274,7 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
                 region[2].append(True)
                 x, y, line, read = _attention(region[0], region[1], model, tensors, consts, origin, floats, shapes, last)
                 params += read
-                new = graph.add("layer", [tensors[x]], lines=[line], path=region[0].strip("/").split("/")[-1],
+                new = graph.add("layer", [tensors[x]], lines=[line], path=_scope(region[0] + "x")[0],
                                 stack=_scope(region[0] + "x")[1], own=True)
                 tensors[y] = new.id
                 last.add(y)
