@@ -839,6 +839,31 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
 
 
+def axes_text(values: tuple[int, ...]) -> str:
+    """A per-axis size as the language writes it: ``3`` when every axis agrees, else ``1x7``."""
+    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+
+
+def conv_head(kernel: tuple[int, ...], stride: tuple[int, ...], out: int, channels_in: int, groups: int,
+              transposed: bool = False) -> tuple[str, list[str], int]:
+    """A convolution's layer word (``conv3-64/2``, ``dwconv3``, ``deconv2-64/2``), the
+    words it needs (``mult=`` for a depthwise convolution with more outputs than inputs),
+    and the groups left to write as ``groups=`` (1 once ``dwconv`` says them)."""
+    words: list[str] = []
+    if transposed:
+        head = f"deconv{axes_text(kernel)}-{out}"
+    elif groups > 1 and groups == channels_in and out % channels_in == 0:
+        head = f"dwconv{axes_text(kernel)}"
+        if out != channels_in:
+            words.append(f"mult={out // channels_in}")
+        groups = 1
+    else:
+        head = f"conv{axes_text(kernel)}-{out}"
+    if any(x != 1 for x in stride):
+        head += f"/{axes_text(stride)}"
+    return head, words, groups
+
+
 def emit(graph: Graph, header: list[str] | None = None) -> Emitted:
     """The spec text of ``graph`` (``header``: comment lines on top)."""
     tree = structure(graph)

@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from . import FrameworkMissing, ModelError
-from .emit import Emitted, Graph, Line, UnsupportedOp, emit, shape_text
+from .emit import Emitted, Graph, Line, UnsupportedOp, axes_text, conv_head, emit, shape_text
 
 
 def _attrs(node: Any) -> dict[str, Any]:
@@ -31,10 +31,6 @@ def _scope(name: str) -> tuple[str, tuple[str, ...]]:
         path = part if (not path or part.startswith(path + ".")) else f"{path}.{part}"
         stack.append(path)
     return (stack[-1] if stack else name), tuple(stack)
-
-
-def _size(values: tuple[int, ...]) -> str:
-    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
 
 
 _SIMPLE = {"Relu": "relu", "Sigmoid": "sigmoid", "HardSigmoid": "hardsigmoid", "HardSwish": "hardswish", "Tanh": "tanh",
@@ -321,21 +317,12 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
                 groups = a.get("group", 1)
                 c_in = w[1] * groups
                 out = w[0]
-                words = []
-                if groups > 1 and groups == c_in and out % c_in == 0:
-                    head = f"dwconv{_size(k)}"
-                    if out != c_in:
-                        words.append(f"mult={out // c_in}")
-                    groups = 1
-                else:
-                    head = f"conv{_size(k)}-{out}"
-                if any(x != 1 for x in s):
-                    head += f"/{_size(s)}"
+                head, words, groups = conv_head(k, s, out, c_in, groups)
                 p = pads[:rank]
                 if p != tuple(dd * (kk - 1) // 2 for kk, dd in zip(k, d)):
-                    words.append(f"pad={_size(p)}")
+                    words.append(f"pad={axes_text(p)}")
                 if any(x != 1 for x in d):
-                    words.append(f"dilation={_size(d)}")
+                    words.append(f"dilation={axes_text(d)}")
                 if groups > 1:
                     words.append(f"groups={groups}")
                 bias = len(node.input) > 2 and bool(node.input[2])
@@ -368,9 +355,9 @@ def import_onnx(path: str, input_shape: tuple[int, ...] | None, allow_partial: b
                 if pads[:rank] != pads[rank:]:
                     raise UnsupportedOp(path, f"{op} pads={pads}", "uneven padding")
                 kind = "maxpool" if op == "MaxPool" else "avgpool"
-                words = [f"{kind}{_size(k)}" + (f"/{_size(s)}" if s != k else "")]
+                words = [f"{kind}{axes_text(k)}" + (f"/{axes_text(s)}" if s != k else "")]
                 if any(pads[:rank]):
-                    words.append(f"pad={_size(pads[:rank])}")
+                    words.append(f"pad={axes_text(pads[:rank])}")
                 if a.get("ceil_mode", 0):
                     words.append("ceil=yes")
                 line = Line(" ".join(words))

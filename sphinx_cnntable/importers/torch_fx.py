@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import FrameworkMissing, ModelError, ModelRef
-from .emit import Emitted, Graph, Line, UnsupportedOp, emit, shape_text
+from .emit import Emitted, Graph, Line, UnsupportedOp, axes_text, conv_head, emit, shape_text
 
 try:  # the framework is optional: FrameworkMissing says so when a model is read
     import torch
@@ -178,27 +178,11 @@ def _axes(values: Any, rank: int) -> tuple[int, ...]:
     return values if len(values) == rank else values * rank if len(values) == 1 else values
 
 
-def _size(values: tuple[int, ...]) -> str:
-    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
-
-
 def _conv_line(m: Any, path: str, channels_in: int) -> Line:
     rank = len(m.kernel_size)
     k, s, d = _axes(m.kernel_size, rank), _axes(m.stride, rank), _axes(m.dilation, rank)
     transposed = bool(getattr(m, "transposed", False))
-    words: list[str] = []
-    out, groups = m.out_channels, m.groups
-    if transposed:
-        head = f"deconv{_size(k)}-{out}"
-    elif groups > 1 and groups == channels_in and out % channels_in == 0:
-        head = f"dwconv{_size(k)}"
-        if out != channels_in:
-            words.append(f"mult={out // channels_in}")
-        groups = 1
-    else:
-        head = f"conv{_size(k)}-{out}"
-    if any(x != 1 for x in s):
-        head += f"/{_size(s)}"
+    head, words, groups = conv_head(k, s, m.out_channels, channels_in, m.groups, transposed)
     padding = m.padding
     if isinstance(padding, str):
         if padding == "same":
@@ -208,11 +192,11 @@ def _conv_line(m: Any, path: str, channels_in: int) -> Line:
     else:
         p = _axes(padding, rank)
         if p != tuple(d_ * (k_ - 1) // 2 for k_, d_ in zip(k, d)):
-            words.append(f"pad={_size(p)}")
+            words.append(f"pad={axes_text(p)}")
     if transposed and any(_axes(m.output_padding, rank)):
-        words.append(f"outpad={_size(_axes(m.output_padding, rank))}")
+        words.append(f"outpad={axes_text(_axes(m.output_padding, rank))}")
     if any(x != 1 for x in d):
-        words.append(f"dilation={_size(d)}")
+        words.append(f"dilation={axes_text(d)}")
     if groups > 1:
         words.append(f"groups={groups}")
     return Line(" ".join([head, *words]), family="conv", bias=m.bias is not None)
@@ -225,12 +209,12 @@ def _pool_line(kind: str, kernel: Any, stride: Any, padding: Any, ceil: bool, ra
     p = _axes(padding, rank)
     if any(x != 1 for x in _axes(dilation, rank)):
         raise UnsupportedOp(path, f"{kind} dilation={dilation}", "pooling has no dilation in the language")
-    head = f"{kind}{_size(k)}"
+    head = f"{kind}{axes_text(k)}"
     if s != k:
-        head += f"/{_size(s)}"
+        head += f"/{axes_text(s)}"
     words = [head]
     if any(p):
-        words.append(f"pad={_size(p)}")
+        words.append(f"pad={axes_text(p)}")
     if ceil:
         words.append("ceil=yes")
     return Line(" ".join(words))
@@ -243,7 +227,7 @@ def _adaptive(kind: str, output_size: Any, value: Value, path: str) -> Line:
         return Line("gap" if kind == "avgpool" else "gmp")
     if all(i % o == 0 for i, o in zip(sizes, out)):
         k = tuple(i // o for i, o in zip(sizes, out))
-        return Line(f"{kind}{_size(k)}/{_size(k)}")
+        return Line(f"{kind}{axes_text(k)}/{axes_text(k)}")
     raise UnsupportedOp(path, f"adaptive {kind} to {shape_text(out)} from {shape_text(sizes)}",
                         "the windows would differ in size")
 
@@ -416,11 +400,11 @@ class Converter:
         elif name == "Permute":
             self.permute(node, src, list(m.dims), path)
         elif name == "ShiftedWindowAttention":
-            window = _size(tuple(m.window_size))
+            window = axes_text(tuple(m.window_size))
             shift = tuple(m.shift_size)
             words = [f"attention heads={m.num_heads} window={window}"]
             if any(shift):
-                words.append(f"shift={_size(shift)}")
+                words.append(f"shift={axes_text(shift)}")
             if src.layout != LAST:
                 raise UnsupportedOp(path, name, "windowed attention on a channels-first map")
             bias = m.qkv.bias is not None
