@@ -28,9 +28,11 @@ from typing import ClassVar
 from .base import (
     Args,
     Axes,
+    INPUT,
     Effect,
     LayerError,
     LayerType,
+    Saved,
     Shape,
     parse_axes,
     parse_int,
@@ -80,7 +82,7 @@ class PatchEmbed(LayerType):
     def apply(self, shape: Shape, head: str) -> Effect:
         effect = self.conv.apply(shape, head)
         *out, channels = effect.output_shape
-        return replace(effect, output_shape=(math.prod(out), channels))
+        return replace(effect, output_shape=(math.prod(out), channels), saves=(INPUT,))
 
 
 @register
@@ -98,7 +100,7 @@ class Tokens(LayerType):
 
     def apply(self, shape: Shape, head: str) -> Effect:
         sizes, channels = spatial(shape, head)
-        return Effect(output_shape=(math.prod(sizes), channels))
+        return Effect(output_shape=(math.prod(sizes), channels), aliases=True)
 
 
 @register
@@ -132,7 +134,7 @@ class SelectClassToken(LayerType):
 
     def apply(self, shape: Shape, head: str) -> Effect:
         _, channels = _sequence(shape, head)
-        return Effect(output_shape=(channels,))
+        return Effect(output_shape=(channels,), aliases=True)
 
 
 @register
@@ -202,6 +204,9 @@ class Attention(LayerType):
                 macs=n * weights + 2 * n * n * c,
                 rf_kernel=sizes,
                 rf_stride=(1,) * len(sizes),
+                # the tokens the in-projection reads; q, k^T, v's qkv projection (3NC),
+                # the softmax (H*N*N) and the weighted values the out-projection reads
+                saves=(Saved("input-view"), Saved("new", 6 * n * c + self.heads * n * n)),
                 formulas={
                     "weights": f"4*{c}*{c}",
                     "biases": f"4*{c}" if self.bias else "0",
@@ -224,6 +229,12 @@ class Attention(LayerType):
             macs=n * weights + 2 * n * per_window * c,
             rf_kernel=tuple(min(w, size) for w, size in zip(window, sizes, strict=True)),
             rf_stride=(1,) * len(sizes),
+            # the padded windows, q, k^T, the qkv projection (3NpC), the softmax
+            # (H*Np*W) and the weighted values; the int64 relative-position index (W*W)
+            saves=(
+                Saved("new", 5 * n * c + self.heads * n * per_window),
+                Saved("new", per_window * per_window, "int64", per_sample=False),
+            ),
             formulas={
                 "weights": f"4*{c}*{c} + {table_text}*{self.heads}",
                 "biases": f"4*{c}" if self.bias else "0",

@@ -33,6 +33,30 @@ class LayerError(ValueError):
 
 
 @dataclass(frozen=True)
+class Saved:
+    """One tensor a layer's backward keeps (PyTorch's eager kernels in ``train()`` mode).
+
+    ``tensor`` says which: ``"input"`` and ``"output"`` are the layer's input and output
+    tensors themselves (their storage: counted once however many rows keep it);
+    ``"input-view"`` is the input read through a reshape that is a view at batch 1 and a
+    copy of the same size at a larger batch (``nn.MultiheadAttention``'s in-projection);
+    ``"new"`` is a tensor of the layer's own of ``elements`` values. ``kind`` is
+    ``"float"`` (the activation dtype), ``"float32"`` (normalisation statistics, kept in
+    float32 whatever the dtype) or ``"int64"`` (max-pooling indices, Swin's relative
+    position index); ``per_sample``: ``elements`` is per sample (times the batch), else
+    in all (BatchNorm's per-channel statistics do not grow with the batch)."""
+
+    tensor: str
+    elements: int = 0
+    kind: str = "float"
+    per_sample: bool = True
+
+
+INPUT = Saved("input")
+OUTPUT = Saved("output")
+
+
+@dataclass(frozen=True)
 class Effect:
     """What one layer does to its input.
 
@@ -42,6 +66,7 @@ class Effect:
     padding (a stride ``n/s`` is a transposed window of kernel ``k*s``, then every
     ``n``-th position). All empty means
     the identity (a layer on a vector, an activation).
+    ``saves`` and ``aliases`` describe the backward (see :class:`Saved`).
     ``formulas`` holds the expressions behind ``weights``, ``biases``, ``macs`` and
     ``non_trainable`` (without their results), for example ``"(3*3*3)*64"``.
     """
@@ -55,6 +80,12 @@ class Effect:
     rf_stride: Step = ()
     formulas: Mapping[str, str] = field(default_factory=dict)
     window: tuple[Window, ...] = ()
+    saves: tuple[Saved, ...] = ()
+    """What the backward keeps (:class:`Saved`); nothing is kept when neither the input
+    needs a gradient nor the layer has trainable parameters (autograd records nothing)."""
+    aliases: bool = False
+    """The output shares its input's storage: a view (``flatten``, ``tokens``, a crop) or
+    an in-place operation (``relu``)."""
 
     def windows(self) -> tuple[Window, ...]:
         """``window``, or the windows ``rf_kernel`` and ``rf_stride`` stand for."""
