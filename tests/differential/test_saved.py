@@ -1,0 +1,158 @@
+"""Saved for backward and optimizer state against PyTorch (issue 12).
+
+The measure (:mod:`saved`): a pack hook of ``torch.autograd.graph.saved_tensors_hooks``,
+one forward pass of ``model.train()``, the bytes of the distinct non-parameter storages
+packed. The engine's ``saved_bytes()`` must equal it exactly on torchvision's builders
+and on random specs, at batch 1 and batch 8. Every spec is priced by the engine first
+and built only when it fits the memory budget at batch 8 (``BUDGET_BYTES // 8`` at
+batch 1), so nothing here can exhaust a CI machine.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip(
+    "torch", reason="PyTorch is not installed: these tests need the 'torch' extra (torch==2.13.0, torchinfo==1.8.0)"
+)
+
+import os
+from pathlib import Path
+
+import torch
+from hypothesis import HealthCheck, assume, given, seed, settings
+
+from budget import BUDGET_BYTES, fits
+from saved import saved_bytes
+from specgen import specs
+from sphinx_cnntable.engine import analyse
+from sphinx_cnntable.training import OPTIMIZERS, training_memory
+from translate import to_torch, translate
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = int(os.environ.get("CNNTABLE_TORCH_SAVED_EXAMPLES", "200"))
+SEED = int(os.environ["CNNTABLE_TORCH_SEED"])
+BATCHES = (1, 8)
+
+MODELS = {
+    "vgg16": ROOT / "docs" / "specs" / "vgg16-train.cnn",
+    "resnet18": ROOT / "docs" / "gallery" / "specs" / "resnet18.cnn",
+    "resnet50": ROOT / "tests" / "data" / "resnet50.cnn",
+    "mobilenet_v2": ROOT / "docs" / "gallery" / "specs" / "mobilenet_v2.cnn",
+    "densenet121": ROOT / "tests" / "data" / "densenet121.cnn",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_torchvision_saved_bytes(name: str) -> None:
+    from torchvision_models import builder
+
+    model = builder(name)
+    text = MODELS[name].read_text()
+    for batch in BATCHES:
+        torch.manual_seed(0)
+        measured = saved_bytes(model, torch.randn(batch, 3, 224, 224))
+        assert analyse(text, batch=batch).totals.saved_bytes() == measured, (name, batch)
+
+
+def test_published_figures() -> None:
+    """The issue's figures: ResNet-18 at batch 1 and 2, and VGG-16 without torchvision's
+    adaptive average pooling (which keeps pool5's 7*7*512 float32 values more)."""
+    resnet18 = MODELS["resnet18"].read_text()
+    assert analyse(resnet18).totals.saved_bytes() == 22_256_640
+    assert analyse(resnet18, batch=2).totals.saved_bytes() == 44_436_480
+    vgg = MODELS["vgg16"].read_text()
+    without_pool = vgg.replace("avgpool: avgpool1\n", "")
+    assert analyse(without_pool).totals.saved_bytes() == 73_254_912
+    assert analyse(vgg).totals.saved_bytes() == 73_254_912 + 7 * 7 * 512 * 4
+
+
+def measured(text: str, batch: int) -> int | None:
+    """The measure for ``text`` at ``batch``; None where PyTorch's autograd refuses the
+    network (an in-place activation on a view of ``chunk``, first in a ``split:`` body)."""
+    net = translate(text)
+    torch.manual_seed(0)
+    x = torch.randn(batch, *to_torch(net.input_shape))
+    try:
+        return saved_bytes(net.module, x)
+    except RuntimeError as error:
+        if "is a view and is being modified inplace" in str(error):
+            return None
+        raise
+
+
+@seed(SEED)
+@settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+@given(specs())
+def test_random_specs_saved_bytes(text: str) -> None:
+    assume(fits(text, BUDGET_BYTES // max(BATCHES)))
+    for batch in BATCHES:
+        want = measured(text, batch)
+        assume(want is not None)
+        assert analyse(text, batch=batch).totals.saved_bytes() == want, f"batch {batch}\n{text}"
+
+
+SMALL = """\
+input 16x16x3
+conv3-8
+bn
+relu
+maxpool
+conv3-16 bias=no
+bn
+relu
+gap
+fc-10
+"""
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "adamw"])
+def test_optimizer_state(optimizer: str) -> None:
+    """torch.optim's state after one step: the tensors on the parameters' device of the
+    parameters' shape (momentum buffers, exp_avg, exp_avg_sq); Adam's ``step`` counters
+    are CPU scalars unless ``capturable``/``fused``, left out of the estimate."""
+    net = translate(SMALL)
+    model = net.module.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    make = {
+        "sgd": lambda: torch.optim.SGD(params, lr=0.1),
+        "momentum": lambda: torch.optim.SGD(params, lr=0.1, momentum=0.9),
+        "adam": lambda: torch.optim.Adam(params),
+        "adamw": lambda: torch.optim.AdamW(params),
+    }[optimizer]
+    opt = make()
+    model(torch.randn(2, *to_torch(net.input_shape))).sum().backward()
+    opt.step()
+    state = sum(t.untyped_storage().nbytes() for p in params for t in opt.state[p].values()
+                if isinstance(t, torch.Tensor) and t.shape == p.shape)
+    memory = training_memory(analyse(SMALL), optimizer)
+    assert memory.optimizer_bytes == state
+    assert memory.gradient_bytes == sum(p.grad.untyped_storage().nbytes() for p in params)
+    buffers = sum(b.untyped_storage().nbytes() for name, b in model.named_buffers() if "running" in name)
+    assert memory.parameter_bytes == sum(p.untyped_storage().nbytes() for p in model.parameters()) + buffers
+    assert set(OPTIMIZERS) >= {"none", "sgd", "momentum", "adam", "adamw"}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU: the max_memory_allocated check needs one")
+@pytest.mark.parametrize("name", ["vgg16", "resnet50"])
+def test_gpu_training_step_within_ten_percent(name: str) -> None:
+    """One SGD-with-momentum step at batch 32 on the GPU: ``max_memory_allocated`` within
+    10% of the estimate (parameters, gradients, optimizer state, saved activations)."""
+    from torchvision_models import builder
+
+    device = torch.device("cuda")
+    model = builder(name).to(device).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = torch.randn(32, 3, 224, 224, device=device)
+    model(x).sum().backward()  # warm-up: cuDNN picks its algorithms, the state is created
+    opt.step()
+    opt.zero_grad(set_to_none=False)
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    model(x).sum().backward()
+    opt.step()
+    torch.cuda.synchronize()
+    peak = torch.cuda.max_memory_allocated()
+    estimate = training_memory(analyse(MODELS[name].read_text(), batch=32), "momentum").total_bytes
+    assert abs(peak - estimate) <= 0.10 * estimate, (peak, estimate)
