@@ -31,7 +31,8 @@ def saved_storages(model: nn.Module, x: torch.Tensor, run: Callable[[nn.Module, 
     model.train()
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
         out = run(model, x) if run is not None else model(x)
-    del out, keep
+    del out
+    keep.clear()
     return found
 
 
