@@ -73,8 +73,6 @@ def account(rows: Sequence[Any], batch: int) -> None:
                     keys.append(_storage(rows, storage[index], batch))
                 else:
                     size = saved.elements * (batch if saved.per_sample else 1)
-                    if saved.tensor == "input-view":
-                        size = batch * math.prod(rows[first].output_shape)
                     keys.append((("new", index, len(keys)), saved.kind, size))
         for key, kind, size in keys:
             if key in counted:

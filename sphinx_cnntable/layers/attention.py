@@ -206,7 +206,7 @@ class Attention(LayerType):
                 rf_stride=(1,) * len(sizes),
                 # the tokens the in-projection reads; q, k^T, v's qkv projection (3NC),
                 # the softmax (H*N*N) and the weighted values the out-projection reads
-                saves=(Saved("input-view"), Saved("new", 6 * n * c + self.heads * n * n)),
+                saves=(Saved("input-view", n * c), Saved("new", 6 * n * c + self.heads * n * n)),
                 formulas={
                     "weights": f"4*{c}*{c}",
                     "biases": f"4*{c}" if self.bias else "0",

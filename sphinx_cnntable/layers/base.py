@@ -39,7 +39,8 @@ class Saved:
     ``tensor`` says which: ``"input"`` and ``"output"`` are the layer's input and output
     tensors themselves (their storage: counted once however many rows keep it);
     ``"input-view"`` is the input read through a reshape that is a view at batch 1 and a
-    copy of the same size at a larger batch (``nn.MultiheadAttention``'s in-projection);
+    copy of ``elements`` values per sample at a larger batch (``nn.MultiheadAttention``'s
+    in-projection);
     ``"new"`` is a tensor of the layer's own of ``elements`` values. ``kind`` is
     ``"float"`` (the activation dtype), ``"float32"`` (normalisation statistics, kept in
     float32 whatever the dtype) or ``"int64"`` (max-pooling indices, Swin's relative
