@@ -71,7 +71,7 @@ def account(rows: Sequence[Any], batch: int) -> None:
                     keys.append(_storage(rows, storage[first], batch))
                 elif saved.tensor == "output":
                     keys.append(_storage(rows, storage[index], batch))
-                else:
+                elif not (saved.batch_one and batch != 1):  # "new", or "input-view" copied
                     size = saved.elements * (batch if saved.per_sample else 1)
                     keys.append((("new", index, len(keys)), saved.kind, size))
         for key, kind, size in keys:

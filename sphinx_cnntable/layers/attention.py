@@ -229,11 +229,14 @@ class Attention(LayerType):
             macs=n * weights + 2 * n * per_window * c,
             rf_kernel=tuple(min(w, size) for w, size in zip(window, sizes, strict=True)),
             rf_stride=(1,) * len(sizes),
-            # the padded windows, q, k^T, the qkv projection (3NpC), the softmax
-            # (H*Np*W) and the weighted values; the int64 relative-position index (W*W)
+            # the padded windows, q, k^T, v (copies made by matmul's batched reshape),
+            # the softmax (H*Np*W) and the weighted values; the int64 relative-position
+            # index (W*W). When the whole batch is one window (batch 1, Np == W), k^T and
+            # v are views of the qkv projection instead: its storage, 3NpC, not 2NpC
             saves=(
                 Saved("new", 5 * n * c + self.heads * n * per_window),
                 Saved("new", per_window * per_window, "int64", per_sample=False),
+                *((Saved("new", n * c, batch_one=True),) if n == per_window else ()),
             ),
             formulas={
                 "weights": f"4*{c}*{c} + {table_text}*{self.heads}",

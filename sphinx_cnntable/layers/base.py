@@ -45,12 +45,16 @@ class Saved:
     ``"float"`` (the activation dtype), ``"float32"`` (normalisation statistics, kept in
     float32 whatever the dtype) or ``"int64"`` (max-pooling indices, Swin's relative
     position index); ``per_sample``: ``elements`` is per sample (times the batch), else
-    in all (BatchNorm's per-channel statistics do not grow with the batch)."""
+    in all (BatchNorm's per-channel statistics do not grow with the batch);
+    ``batch_one``: kept at batch 1 only (a tensor a larger batch does not keep, such as
+    the qkv storage that windowed attention's ``k^T`` and ``v`` view when the whole batch
+    is one window, where a larger batch copies them)."""
 
     tensor: str
     elements: int = 0
     kind: str = "float"
     per_sample: bool = True
+    batch_one: bool = False
 
 
 INPUT = Saved("input")
