@@ -231,12 +231,13 @@ class Attention(LayerType):
             rf_stride=(1,) * len(sizes),
             # the padded windows, q, k^T, v (copies made by matmul's batched reshape),
             # the softmax (H*Np*W) and the weighted values; the int64 relative-position
-            # index (W*W). When the whole batch is one window (batch 1, Np == W), k^T and
-            # v are views of the qkv projection instead: its storage, 3NpC, not 2NpC
+            # index (W*W). Where matmul's reshape of k^T and v to (windows*H, ., .) is a
+            # view (one head, or the whole batch one window: batch 1 and Np == W) they
+            # keep the qkv projection's storage instead: 3NpC, not 2NpC
             saves=(
                 Saved("new", 5 * n * c + self.heads * n * per_window),
                 Saved("new", per_window * per_window, "int64", per_sample=False),
-                *((Saved("new", n * c, batch_one=True),) if n == per_window else ()),
+                *((Saved("new", n * c, batch_one=self.heads > 1),) if self.heads == 1 or n == per_window else ()),
             ),
             formulas={
                 "weights": f"4*{c}*{c} + {table_text}*{self.heads}",
