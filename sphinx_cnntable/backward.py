@@ -29,18 +29,22 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+Layout = tuple[tuple[int, ...], tuple[int, ...]]
+
 EXTRA_BYTES = {"int64": 8, "float32": 4}
 
 
 def account(rows: Sequence[Any], batch: int) -> None:
     """Scale every row's activations by ``batch`` and fill in its saved figures."""
     storage: list[int] = []  # per row: the index of the row whose output allocated its storage
+    layout: list[Layout] = []  # per row: its output's sizes and strides in PyTorch's layout
     grad: list[bool] = []
     counted: set[tuple[Any, ...]] = set()
     for index, row in enumerate(rows):
         if row.kind == "group":
             row.activations *= batch
             storage.append(index)
+            layout.append(_dense(row.output_shape, batch))
             grad.append(False)
             continue
         elements = math.prod(row.output_shape)
@@ -50,12 +54,23 @@ def account(rows: Sequence[Any], batch: int) -> None:
                 row.formulas["activations"] = f"{batch}*{row.formulas['activations']}"
         if row.kind == "input":
             storage.append(index)
+            layout.append(_dense(row.output_shape, batch))
             grad.append(False)
             continue
         first = row.inputs[0]
         needs = any(grad[i] for i in row.inputs)
         trainable = row.weights + row.biases > 0
-        storage.append(storage[first] if row.aliases else index)
+        own = _dense(row.output_shape, batch)
+        if row.view == "strided":  # a slice: the input's strides
+            view: Layout | None = (own[0], layout[first][1])
+        elif row.view == "reshape":  # a view where the merged axes allow it, else a copy
+            view = _reshaped(layout[first], own[0])
+        else:
+            view = layout[first] if row.aliases else None
+        if row.aliases and view is not None and len(view[0]) != len(own[0]):
+            view = own  # a view of another rank (selectcls): laid out densely
+        storage.append(storage[first] if row.aliases and view is not None else index)
+        layout.append(view if row.aliases and view is not None else own)
         grad.append(needs or trainable)
         keys: list[tuple[tuple[Any, ...], str, int]] = []
         if row.kind == "merge":
@@ -67,7 +82,13 @@ def account(rows: Sequence[Any], batch: int) -> None:
                     keys.append(_storage(rows, storage[given], batch))
         elif needs or trainable:
             for saved in row.saves:
-                if saved.tensor == "input" or (saved.tensor == "input-view" and batch == 1):
+                if (saved.tensor == "input-contiguous" and not _is_contiguous(layout[first])) or (
+                    saved.tensor == "input-flat"
+                    and _reshaped(layout[first], (batch, math.prod(rows[first].output_shape))) is None
+                ):
+                    size = batch * math.prod(rows[first].output_shape)
+                    keys.append((("new", index, len(keys)), "float", size))
+                elif saved.tensor in ("input", "input-contiguous", "input-flat") or (saved.tensor == "input-view" and batch == 1):
                     keys.append(_storage(rows, storage[first], batch))
                 elif saved.tensor == "output":
                     keys.append(_storage(rows, storage[index], batch))
@@ -83,6 +104,38 @@ def account(rows: Sequence[Any], batch: int) -> None:
             else:
                 row.saved_extra_bytes += EXTRA_BYTES[kind] * size
     _subtotals(rows)
+
+
+def _dense(shape: tuple[int, ...], batch: int) -> Layout:
+    """The sizes and strides of a new tensor of ``shape`` (HxWxC) in PyTorch's layout:
+    (batch, channels, spatial axes), contiguous."""
+    sizes = (batch, shape[-1], *shape[:-1])
+    return sizes, tuple(math.prod(sizes[i + 1:]) for i in range(len(sizes)))
+
+
+def _is_contiguous(layout: Layout) -> bool:
+    """``Tensor.is_contiguous``: axes of size 1 do not count."""
+    expected = 1
+    for size, stride in reversed(list(zip(*layout, strict=True))):
+        if size == 1:
+            continue
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def _reshaped(layout: Layout, sizes: tuple[int, ...]) -> Layout | None:
+    """The layout of ``reshape(sizes)`` when it is a view (the trailing axes of ``layout``
+    merged into one, as ``flatten`` and ``tokens`` do), else None (PyTorch copies)."""
+    old_sizes, old_strides = layout
+    if len(sizes) == len(old_sizes):
+        return sizes, old_strides
+    start = len(sizes) - 1
+    kept = [(n, st) for n, st in zip(old_sizes[start:], old_strides[start:], strict=True) if n != 1]
+    if any(a[1] != b[1] * b[0] for a, b in zip(kept, kept[1:])):
+        return None
+    return sizes, (*old_strides[:start], kept[-1][1] if kept else 1)
 
 
 def _storage(rows: Sequence[Any], owner: int, batch: int) -> tuple[tuple[Any, ...], str, int]:

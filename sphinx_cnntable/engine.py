@@ -69,6 +69,7 @@ class Row:
     a layer, the operands for a merge, none for the input and for group rows."""
     saves: tuple[Saved, ...] = ()
     aliases: bool = False
+    view: str = ""
     saved_elements: int = 0
     """Values of the activation dtype this row's backward keeps that no earlier row
     keeps (at the breakdown's batch; a group: the sum of its rows)."""
@@ -564,6 +565,7 @@ def _apply_layer(
             inputs=(state.row,),
             saves=effect.saves,
             aliases=effect.aliases,
+            view=effect.view,
         )
     )
     return after

@@ -100,7 +100,7 @@ class Tokens(LayerType):
 
     def apply(self, shape: Shape, head: str) -> Effect:
         sizes, channels = spatial(shape, head)
-        return Effect(output_shape=(math.prod(sizes), channels), aliases=True)
+        return Effect(output_shape=(math.prod(sizes), channels), aliases=True, view="reshape")
 
 
 @register

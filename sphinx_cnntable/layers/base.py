@@ -38,6 +38,10 @@ class Saved:
 
     ``tensor`` says which: ``"input"`` and ``"output"`` are the layer's input and output
     tensors themselves (their storage: counted once however many rows keep it);
+    ``"input-contiguous"`` is the input, or a contiguous copy of it when the input is a
+    strided view (after a crop: ``group_norm`` and ``instance_norm`` call
+    ``.contiguous()``); ``"input-flat"`` the input flattened to a vector (``fc``): the
+    input's storage where that reshape is a view, a copy where it is not;
     ``"input-view"`` is the input read through a reshape that is a view at batch 1 and a
     copy of ``elements`` values per sample at a larger batch (``nn.MultiheadAttention``'s
     in-projection);
@@ -91,6 +95,10 @@ class Effect:
     aliases: bool = False
     """The output shares its input's storage: a view (``flatten``, ``tokens``, a crop) or
     an in-place operation (``relu``)."""
+    view: str = ""
+    """For a view: ``"strided"`` keeps its input's strides (a crop: a slice, not
+    contiguous unless the slice happens to be); ``"reshape"`` is a view of a contiguous
+    input and a copy of a strided one (``flatten``, ``tokens``: PyTorch's ``reshape``)."""
 
     def windows(self) -> tuple[Window, ...]:
         """``window``, or the windows ``rf_kernel`` and ``rf_stride`` stand for."""

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import INPUT, Args, Effect, LayerError, LayerType, Shape, parse_int, register
+from .base import INPUT, Args, Effect, LayerError, LayerType, Saved, Shape, parse_int, register
 
 
 @register
@@ -55,7 +55,7 @@ class FullyConnected(LayerType):
             macs=fan_in * self.units,
             rf_kernel=whole,
             rf_stride=whole,
-            saves=(INPUT,),
+            saves=(Saved("input-flat"),),
             formulas={
                 "weights": f"{fan_in_text}*{self.units}",
                 "biases": str(self.units) if self.bias else "0",

@@ -130,7 +130,7 @@ class GroupNorm(LayerType):
         params = _affine(channels, self.affine)
         return Effect(  # its input, and a mean and 1/std per group and sample
             output_shape=shape, weights=params.weights, biases=params.biases, formulas=params.formulas,
-            saves=(INPUT, Saved("new", 2 * self.groups, "float32")),
+            saves=(Saved("input-contiguous"), Saved("new", 2 * self.groups, "float32")),
         )
 
 
@@ -162,7 +162,7 @@ class InstanceNorm(LayerType):
         kept = (3 if self.affine else 2) * shape[-1]
         return Effect(
             output_shape=shape, weights=params.weights, biases=params.biases, formulas=params.formulas,
-            saves=(INPUT, Saved("new", kept, "float32")),
+            saves=(Saved("input-contiguous"), Saved("new", kept, "float32")),
         )
 
 

@@ -31,7 +31,7 @@ class Flatten(LayerType):
 
     def apply(self, shape: Shape, head: str) -> Effect:
         whole = shape[:-1]
-        return Effect(output_shape=(math.prod(shape),), rf_kernel=whole, rf_stride=whole, aliases=True)
+        return Effect(output_shape=(math.prod(shape),), rf_kernel=whole, rf_stride=whole, aliases=True, view="reshape")
 
 
 @register
@@ -228,4 +228,4 @@ class Crop(LayerType):
             if min(out) < 1:
                 raise LayerError(f"{head}: cropping {show_axes(sizes)} leaves nothing ({show_axes(out)})")
         # a view of its input: a layer after it keeps the whole uncropped storage
-        return Effect(output_shape=(*out, channels), rf_kernel=(1,) * rank, rf_stride=(1,) * rank, aliases=True)
+        return Effect(output_shape=(*out, channels), rf_kernel=(1,) * rank, rf_stride=(1,) * rank, aliases=True, view="strided")
