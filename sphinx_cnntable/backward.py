@@ -37,6 +37,7 @@ EXTRA_BYTES = {"int64": 8, "float32": 4}
 def account(rows: Sequence[Any], batch: int) -> None:
     """Scale every row's activations by ``batch`` and fill in its saved figures."""
     storage: list[int] = []  # per row: the index of the row whose output allocated its storage
+    allocated: list[int] = []  # per row: the values its storage holds, if it allocates one
     layout: list[Layout] = []  # per row: its output's sizes and strides in PyTorch's layout
     grad: list[bool] = []
     counted: set[tuple[Any, ...]] = set()
@@ -44,6 +45,7 @@ def account(rows: Sequence[Any], batch: int) -> None:
         if row.kind == "group":
             row.activations *= batch
             storage.append(index)
+            allocated.append(batch * math.prod(row.output_shape))
             layout.append(_dense(row.output_shape, batch))
             grad.append(False)
             continue
@@ -54,6 +56,7 @@ def account(rows: Sequence[Any], batch: int) -> None:
                 row.formulas["activations"] = f"{batch}*{row.formulas['activations']}"
         if row.kind == "input":
             storage.append(index)
+            allocated.append(batch * math.prod(row.output_shape))
             layout.append(_dense(row.output_shape, batch))
             grad.append(False)
             continue
@@ -70,6 +73,7 @@ def account(rows: Sequence[Any], batch: int) -> None:
         if row.aliases and view is not None and len(view[0]) != len(own[0]):
             view = own  # a view of another rank (selectcls): laid out densely
         storage.append(storage[first] if row.aliases and view is not None else index)
+        allocated.append(batch * math.prod(_allocated(row, batch)))
         layout.append(view if row.aliases and view is not None else own)
         grad.append(needs or trainable)
         keys: list[tuple[tuple[Any, ...], str, int]] = []
@@ -77,9 +81,9 @@ def account(rows: Sequence[Any], batch: int) -> None:
             if row.layer == "multiply":
                 body, given = row.inputs
                 if grad[given]:
-                    keys.append(_storage(rows, storage[body], batch))
+                    keys.append(_storage(allocated, storage[body], batch))
                 if grad[body]:
-                    keys.append(_storage(rows, storage[given], batch))
+                    keys.append(_storage(allocated, storage[given], batch))
         elif needs or trainable:
             for saved in row.saves:
                 if (saved.tensor == "input-contiguous" and not _is_contiguous(layout[first])) or (
@@ -89,9 +93,9 @@ def account(rows: Sequence[Any], batch: int) -> None:
                     size = batch * math.prod(rows[first].output_shape)
                     keys.append((("new", index, len(keys)), "float", size))
                 elif saved.tensor in ("input", "input-contiguous", "input-flat") or (saved.tensor == "input-view" and batch == 1):
-                    keys.append(_storage(rows, storage[first], batch))
+                    keys.append(_storage(allocated, storage[first], batch))
                 elif saved.tensor == "output":
-                    keys.append(_storage(rows, storage[index], batch))
+                    keys.append(_storage(allocated, storage[index], batch))
                 elif not (saved.batch_one and batch != 1):  # "new", or "input-view" copied
                     size = saved.elements * (batch if saved.per_sample else 1)
                     keys.append((("new", index, len(keys)), saved.kind, size))
@@ -138,9 +142,20 @@ def _reshaped(layout: Layout, sizes: tuple[int, ...]) -> Layout | None:
     return sizes, (*old_strides[:start], kept[-1][1] if kept else 1)
 
 
-def _storage(rows: Sequence[Any], owner: int, batch: int) -> tuple[tuple[Any, ...], str, int]:
+def _storage(elements: Sequence[int], owner: int, batch: int) -> tuple[tuple[Any, ...], str, int]:
     """The key, kind and size of the storage allocated by row ``owner``."""
-    return ("storage", owner), "float", batch * math.prod(rows[owner].output_shape)
+    return ("storage", owner), "float", elements[owner]
+
+
+def _allocated(row: Any, batch: int) -> tuple[int, ...]:
+    """The shape (per sample) of the storage a row's output allocates: its own, or the
+    padded one it is a contiguous slice of (``Effect.padded``)."""
+    if not row.padded:
+        return row.output_shape
+    sizes = (batch, *row.output_shape)  # channels-last: batch, spatial axes, channels
+    full = (batch, *row.padded)
+    strides = tuple(math.prod(full[i + 1:]) for i in range(len(full)))
+    return row.padded if _is_contiguous((sizes, strides)) else row.output_shape
 
 
 def _subtotals(rows: Sequence[Any]) -> None:

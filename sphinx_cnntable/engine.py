@@ -70,6 +70,7 @@ class Row:
     saves: tuple[Saved, ...] = ()
     aliases: bool = False
     view: str = ""
+    padded: tuple[int, ...] = ()
     saved_elements: int = 0
     """Values of the activation dtype this row's backward keeps that no earlier row
     keeps (at the breakdown's batch; a group: the sum of its rows)."""
@@ -566,6 +567,7 @@ def _apply_layer(
             saves=effect.saves,
             aliases=effect.aliases,
             view=effect.view,
+            padded=effect.padded,
         )
     )
     return after

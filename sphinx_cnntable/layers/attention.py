@@ -228,6 +228,7 @@ class Attention(LayerType):
             biases=biases,
             macs=n * weights + 2 * n * per_window * c,
             rf_kernel=tuple(min(w, size) for w, size in zip(window, sizes, strict=True)),
+            padded=(*padded, c) if padded != sizes else (),
             rf_stride=(1,) * len(sizes),
             # the padded windows, q, k^T, v (copies made by matmul's batched reshape),
             # the softmax (H*Np*W) and the weighted values; the int64 relative-position

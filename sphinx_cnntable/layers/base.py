@@ -95,6 +95,10 @@ class Effect:
     aliases: bool = False
     """The output shares its input's storage: a view (``flatten``, ``tokens``, a crop) or
     an in-place operation (``relu``)."""
+    padded: tuple[int, ...] = ()
+    """The output is ``x[:, :H, :W].contiguous()`` of a channels-last tensor of this
+    (padded) shape (windowed attention): where that slice is contiguous, ``.contiguous()``
+    returns it and the output keeps the padded storage."""
     view: str = ""
     """For a view: ``"strided"`` keeps its input's strides (a crop: a slice, not
     contiguous unless the slice happens to be); ``"reshape"`` is a view of a contiguous
