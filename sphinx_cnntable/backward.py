@@ -86,11 +86,11 @@ def account(rows: Sequence[Any], batch: int) -> None:
                     keys.append(_storage(allocated, storage[given], batch))
         elif needs or trainable:
             for saved in row.saves:
-                if (saved.tensor == "input-contiguous" and not _is_contiguous(layout[first])) or (
+                if (saved.tensor == "input-contiguous" and not _is_contiguous(_read(row, layout[first], batch))) or (
                     saved.tensor == "input-flat"
                     and _reshaped(layout[first], (batch, math.prod(rows[first].output_shape))) is None
                 ):
-                    size = batch * math.prod(rows[first].output_shape)
+                    size = batch * math.prod(row.output_shape if saved.tensor == "input-contiguous" else rows[first].output_shape)
                     keys.append((("new", index, len(keys)), "float", size))
                 elif saved.tensor in ("input", "input-contiguous", "input-flat") or (saved.tensor == "input-view" and batch == 1):
                     keys.append(_storage(allocated, storage[first], batch))
@@ -140,6 +140,13 @@ def _reshaped(layout: Layout, sizes: tuple[int, ...]) -> Layout | None:
     if any(a[1] != b[1] * b[0] for a, b in zip(kept, kept[1:])):
         return None
     return sizes, (*old_strides[:start], kept[-1][1] if kept else 1)
+
+
+def _read(row: Any, given: Layout, batch: int) -> Layout:
+    """The layout of what a shape-preserving row reads from its input ``given``: the
+    input itself, or in a ``split:`` body a chunk of its channels (the same strides)."""
+    sizes = _dense(row.output_shape, batch)[0]
+    return given if sizes == given[0] else (sizes, given[1])
 
 
 def _storage(elements: Sequence[int], owner: int, batch: int) -> tuple[tuple[Any, ...], str, int]:
