@@ -5,6 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from docutils import nodes
+from sphinx.application import Sphinx
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sphinx_cnntable import __version__  # noqa: E402
@@ -35,3 +38,19 @@ latex_elements = {
 \DeclareUnicodeCharacter{2212}{\ensuremath{-}}
 """,
 }
+
+
+def _svg_images_in_print(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """LaTeX cannot include SVG: the README's diagram files (SVG, which GitHub shows as
+    images) become a line naming the file in the PDF, whose own pages draw their
+    diagrams with TikZ."""
+    if app.builder.format != "latex":
+        return
+    for image in list(doctree.findall(nodes.image)):
+        if image["uri"].endswith(".svg"):
+            name = image["uri"].rsplit("/", 1)[-1]
+            image.replace_self(nodes.emphasis(text=f"[{image.get('alt') or name}: {name}, in the HTML docs]"))
+
+
+def setup(app: Sphinx) -> None:
+    app.connect("doctree-resolved", _svg_images_in_print)

@@ -5,10 +5,12 @@ layout checks that ``tests/test_browser.py`` runs in headless Chromium.
 As a script it builds a small demo project (the VGG-16 spec of
 ``docs/specs/vgg16.cnn``, a paragraph of ``:cnn:`` figures, the table and its chart)
 once per theme, then takes headless Chromium screenshots at 1280 px and 390 px wide
-(and furo in dark mode), crops them to the content and writes small PNGs to
-``docs/_static/screenshots/``.
+(and furo and pydata in dark mode), crops them to the content and writes small PNGs to
+``docs/_static/screenshots/``. With ``--diagram`` the demo page holds two ``cnn-diagram``
+drawings instead (a small network with every kind of join, and AlexNet's volumes).
 
     python docs/screenshots.py                        # every theme installed
+    python docs/screenshots.py --diagram --widths 1280 --height 2600
     python docs/screenshots.py --themes furo --widths 390
     python docs/screenshots.py --source docs --page vgg16 --widths 1280 --height 1800   # a real page
 
@@ -77,6 +79,50 @@ GMACs and :cnn:`vgg16:activation_memory:MiB` of float32 activations.
 """
 
 
+DIAGRAM_PAGE = """\
+Diagrams, computed
+==================
+
+.. cnn-diagram:: Residual, squeeze-and-excitation, a named skip and a side output
+   :show: params
+   :encode: params
+
+   input 32x32x3
+   stem: conv3-16
+   bn
+   relu
+   residual:
+     conv3-16
+     bn
+     relu
+     conv3-16
+     bn
+   scale:
+     gap
+     conv1-4
+     relu
+     conv1-16
+     sigmoid
+   maxpool2
+   aux: side:
+     gap
+     fc-10
+   conv3-32
+   concat:
+     branch: from stem
+     branch: upsample2
+   conv1-10
+   gap
+
+.. cnn-diagram:: AlexNet, feature maps
+   :file: alexnet.cnn
+   :style: volumes
+"""
+"""The page ``--diagram`` shoots: a flow diagram with every kind of join, and a volumes drawing."""
+
+GALLERY_SPECS = HERE / "gallery" / "specs"
+
+
 def find_chromium() -> str | None:
     """The path of a Chromium (or Chrome) executable, or None."""
     for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
@@ -93,11 +139,12 @@ def chromium() -> str:
     return path
 
 
-def demo_project(root: Path, theme: str) -> Path:
+def demo_project(root: Path, theme: str, diagram: bool = False) -> Path:
     src = root / "src"
     src.mkdir(parents=True)
     shutil.copy(SPEC, src / "vgg16.cnn")
-    (src / "index.rst").write_text(DEMO_PAGE, encoding="utf-8")
+    shutil.copy(GALLERY_SPECS / "alexnet.cnn", src / "alexnet.cnn")
+    (src / "index.rst").write_text(DIAGRAM_PAGE if diagram else DEMO_PAGE, encoding="utf-8")
     (src / "conf.py").write_text(
         textwrap.dedent(f"""\
             project = "sphinx-cnntable demo"
@@ -269,15 +316,16 @@ BAR_COLOURS = {False: ("#4c78a8", "#e07b12", "#3f8f3a"), True: ("#79a6e0", "#ffa
 """The chart's bar colours (light and dark, ``static/cnntable.css``): the crop ends below them."""
 
 
-def shrink(png: Path, dark: bool = False, max_bytes: int = 300_000) -> None:
-    """Crop below the chart (or the last content), then store with a palette."""
+def shrink(png: Path, dark: bool = False, max_bytes: int = 300_000, below_chart: bool = True) -> None:
+    """Crop below the chart (or, without one or with ``below_chart`` false, the last
+    content), then store with a palette."""
     try:
         from PIL import Image, ImageChops
     except ImportError:
         return
     image = Image.open(png).convert("RGB")
     bottom = 0
-    for colour in BAR_COLOURS[dark]:
+    for colour in BAR_COLOURS[dark] if below_chart else ():
         red, green, blue = ImageChops.difference(image, Image.new("RGB", image.size, colour)).split()
         largest = ImageChops.lighter(red, ImageChops.lighter(green, blue))  # per-pixel max channel difference
         box = largest.point(lambda value: 255 if value < 12 else 0).getbbox()
@@ -306,8 +354,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--anchor", default="", help="scroll to this id first (e.g. the table's :name:)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--prefix", help="file names: PREFIX-THEME[-dark]-WIDTH.png (default: demo, or the --page)")
+    parser.add_argument("--diagram", action="store_true",
+                        help="shoot the demo's diagram page (flow with joins, AlexNet volumes) instead of its table")
     args = parser.parse_args(argv)
-    prefix = args.prefix or (args.page if args.source else "demo")
+    prefix = args.prefix or (args.page if args.source else "diagram" if args.diagram else "demo")
     browser = chromium()
     args.out.mkdir(parents=True, exist_ok=True)
     widths = [int(width) for width in args.widths.split(",") if width.strip()]
@@ -319,17 +369,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"skip {short}: {theme} is not installed", file=sys.stderr)
                 continue
             root = Path(tmp) / short
-            src = args.source.resolve() if args.source else demo_project(root, theme)
+            src = args.source.resolve() if args.source else demo_project(root, theme, args.diagram)
             out = root / "html"
             build(src, out, theme)
             page = out / f"{args.page}.html"
             shots = [(width, False) for width in widths]
-            if short == "furo":
+            if short in ("furo", "pydata"):  # the themes with a dark mode that follows the system's
                 shots.append((widths[0], True))
             for width, dark in shots:
                 png = args.out / f"{prefix}-{short}{'-dark' if dark else ''}-{width}.png"
                 shoot(browser, page, png, width, args.height, dark, args.anchor)
-                shrink(png, dark)
+                shrink(png, dark, below_chart=not args.diagram)
                 written.append(png)
                 print(f"{png.relative_to(Path.cwd()) if png.is_relative_to(Path.cwd()) else png} "
                       f"({png.stat().st_size // 1024} KB)")

@@ -157,7 +157,10 @@ class _State:
 
     @property
     def sizes(self) -> tuple[int, ...]:
-        return tuple(axis.size for axis in self.rf)
+        """The receptive field per axis; all 0 when one axis sees no input anywhere (an
+        output position then sees nothing, whatever the other axes would add)."""
+        sizes = tuple(axis.size for axis in self.rf)
+        return sizes if all(sizes) else (0,) * len(sizes)
 
     @property
     def jump(self) -> Step:

@@ -509,4 +509,7 @@ def test_incremental_rebuild_redraws_a_named_tables_diagram(make_app: Any, tmp_p
     assert "32x32x24" in incremental
     fresh = make_app("html", srcdir=src, builddir=tmp_path / "fresh", freshenv=True)
     fresh.build()
-    assert (Path(fresh.outdir) / "other.html").read_text(encoding="utf-8") == incremental
+    def unversioned(page: str) -> str:  # Sphinx 7 and 8 version a static file's link only once it is copied
+        return re.sub(r"\?v=[0-9a-f]+", "", page)
+
+    assert unversioned((Path(fresh.outdir) / "other.html").read_text(encoding="utf-8")) == unversioned(incremental)

@@ -146,9 +146,10 @@ def test_latex_longtable(app) -> None:
     ends = re.findall(r"\\\\\*?\n", body)
     assert len(ends) == 22 and ends[0] == ends[-3] == ends[-2] == "\\\\*\n"
     assert ends[1] == ends[-4] == ends[-1] == "\\\\\n"
-    # the totals: a compact table of their own after the rows, values flush right
+    # the totals: a compact table of their own after the rows, values flush right (Sphinx
+    # before 9 makes a table with a column spec a tabulary, 9 a tabular)
     after = tex[tex.index(r"\end{longtable}"):]
-    totals = re.search(r"\\begin\{tabular\}\[t\]\{\|>\{\\small\\raggedright\\arraybackslash\}\\X\{\d+\}\{\d+\}"
+    totals = re.search(r"\\begin\{tabular[y]?\}(\{\\linewidth\})?\[t\]\{\|>\{\\small\\raggedright\\arraybackslash\}\\X\{\d+\}\{\d+\}"
                        r"\|>\{\\small\\raggedleft\\arraybackslash\}\\X\{\d+\}\{\d+\}\|\}", after)
     assert totals is not None and after.index("Total params") > totals.start()
     assert "60,950,432\u00a0B (60.95\u00a0MB, 58.13\u00a0MiB)" in after  # numbers and units joined (no-break spaces)

@@ -226,6 +226,18 @@ def test_transposed_receptive_field_is_the_largest_over_positions() -> None:
     assert last("input 20x20x1\ndeconv2-1/2 pad=0\nconv2-1/2 pad=1").rf == 2
 
 
+def test_an_output_that_sees_no_input_has_no_receptive_field() -> None:
+    # b[o] = x[o / 3] for o = 3i, else the bias alone; cropped by 1: c[o] = b[o + 1];
+    # the stride-3 conv reads c[3q] = b[3q + 1]: never an input pixel (PyTorch's input
+    # gradient of every output is 0)
+    row = list(analyse("input 8x8x1\ndeconv1-1/3 pad=1\nconv1-1/3").leaves())[-1]
+    assert row.receptive_field == (0, 0)
+    # rows see one pixel each, columns none (b[o] = x[o / 2], the conv reads b[2q - 1]):
+    # a unit sees rows x columns, nothing at all
+    row = list(analyse("input 4x4x1\ndeconv1-1/2\nconv1-1 bias=no\nconv1-1/2 pad=0x1 bias=no").leaves())[-1]
+    assert row.receptive_field == (0, 0)
+
+
 def test_huge_dimensions_stay_exact() -> None:
     row = last("input 1000000x1000000x3\nconv3-64")
     assert row.output_shape == (1_000_000, 1_000_000, 64)

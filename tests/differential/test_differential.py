@@ -104,15 +104,22 @@ def check_receptive_field(text: str) -> bool:
         units = deconv_period(net)
         if units > 36:
             return False
+        if any(size // 2 + units > size for size in analyse(big).output_shape[:-1]):
+            if not fits(grown(text, 2 * height, 2 * width), bytes_per_element=8 * 2):
+                return False  # too few outputs to probe a whole period, and no room to grow
+            height, width = 2 * height, 2 * width
+            continue
         rows, cols = ([extent for extent in axis if extent is not None] for axis in axis_extents(net, units))
-        top, bottom = min(t for t, _ in rows), max(b for _, b in rows)
-        left, right = min(lo for lo, _ in cols), max(hi for _, hi in cols)
+        # No extent at all on an axis: no output sees any input there (a stride that lands
+        # only between a transposed convolution's inputs), which the engine states as 0.
+        top, bottom = min((t for t, _ in rows), default=1), max((b for _, b in rows), default=0)
+        left, right = min((lo for lo, _ in cols), default=1), max((hi for _, hi in cols), default=0)
         if top > 0 and left > 0 and bottom < height - 1 and right < width - 1:
             break
         height, width = 2 * height, 2 * width
     else:
         raise AssertionError(f"receptive field still clipped at {height}x{width}\n{text}")
-    measured = (max(b - t + 1 for t, b in rows), max(hi - lo + 1 for lo, hi in cols))
+    measured = (max((b - t + 1 for t, b in rows), default=0), max((hi - lo + 1 for lo, hi in cols), default=0))
     engine = analyse(big)
     row = [row for row in engine.leaves()][-1]
     assert row.receptive_field == measured, f"engine {row.receptive_field} != torch {measured}\n{text}"
@@ -128,7 +135,8 @@ def test_receptive_field_matches_gradient(text: str) -> None:
     assume(check_receptive_field(text))
 
 
-@settings(max_examples=max(EXAMPLES // 2, 10), deadline=None,
+@seed(SEED)
+@settings(max_examples=max(EXAMPLES // 2, 10), deadline=None, print_blob=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 @given(deconv_chains())
 def test_transposed_receptive_field_matches_gradient(text: str) -> None:
