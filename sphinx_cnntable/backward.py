@@ -70,6 +70,8 @@ def account(rows: Sequence[Any], batch: int) -> None:
             view = _reshaped(layout[first], own[0])
         else:
             view = layout[first] if row.aliases else None
+        if row.view == "tokens-major":  # a storage of its own, positions outermost
+            own = _tokens_major(own[0])
         if row.aliases and view is not None and len(view[0]) != len(own[0]):
             view = own  # a view of another rank (selectcls): laid out densely
         storage.append(storage[first] if row.aliases and view is not None else index)
@@ -92,7 +94,9 @@ def account(rows: Sequence[Any], batch: int) -> None:
                 ):
                     size = batch * math.prod(row.output_shape if saved.tensor == "input-contiguous" else rows[first].output_shape)
                     keys.append((("new", index, len(keys)), "float", size))
-                elif saved.tensor in ("input", "input-contiguous", "input-flat") or (saved.tensor == "input-view" and batch == 1):
+                elif saved.tensor in ("input", "input-contiguous", "input-flat") or (
+                    saved.tensor == "input-view" and _in_projection_view(_read(row, layout[first], batch))
+                ):
                     keys.append(_storage(allocated, storage[first], batch))
                 elif saved.tensor == "output":
                     keys.append(_storage(allocated, storage[index], batch))
@@ -115,6 +119,16 @@ def _dense(shape: tuple[int, ...], batch: int) -> Layout:
     (batch, channels, spatial axes), contiguous."""
     sizes = (batch, shape[-1], *shape[:-1])
     return sizes, tuple(math.prod(sizes[i + 1:]) for i in range(len(sizes)))
+
+
+def _tokens_major(sizes: tuple[int, ...]) -> Layout:
+    """The layout of ``nn.MultiheadAttention``'s output read back as NC*: it computes in
+    (positions, batch, channels) order, so the batch's stride is C, the channels' 1 and
+    the positions' (row-major) batch*C; a flatten of it is a copy unless batch is 1 and
+    C is 1."""
+    batch, channels, *spatial = sizes
+    inner = tuple(math.prod(spatial[i + 1:]) * batch * channels for i in range(len(spatial)))
+    return sizes, (channels, 1, *inner)
 
 
 def _is_contiguous(layout: Layout) -> bool:
@@ -140,6 +154,22 @@ def _reshaped(layout: Layout, sizes: tuple[int, ...]) -> Layout | None:
     if any(a[1] != b[1] * b[0] for a, b in zip(kept, kept[1:])):
         return None
     return sizes, (*old_strides[:start], kept[-1][1] if kept else 1)
+
+
+def _in_projection_view(layout: Layout) -> bool:
+    """Whether the 2-D matrix ``nn.MultiheadAttention``'s in-projection reads (and keeps)
+    is a view of an NC* input of ``layout``: ``x.flatten(2)`` (a copy where the positions
+    do not merge, after a crop), ``.transpose(1, 2)``, then the (positions, batch,
+    channels) tokens reshaped to (positions * batch, channels), a view where the
+    positions' stride is batch times the batch's (batch 1, one position, or an input
+    laid out positions first such as another attention's output), else a copy."""
+    batch, channels = layout[0][:2]
+    positions = math.prod(layout[0][2:])
+    flat = _reshaped(layout, (batch, channels, positions))
+    if flat is None:
+        return False
+    stride_batch, _, stride_positions = flat[1]
+    return batch == 1 or positions == 1 or stride_positions == batch * stride_batch
 
 
 def _read(row: Any, given: Layout, batch: int) -> Layout:

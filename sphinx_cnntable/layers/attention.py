@@ -207,6 +207,7 @@ class Attention(LayerType):
                 # the tokens the in-projection reads; q, k^T, v's qkv projection (3NC),
                 # the softmax (H*N*N) and the weighted values the out-projection reads
                 saves=(Saved("input-view", n * c), Saved("new", 6 * n * c + self.heads * n * n)),
+                view="tokens-major",
                 formulas={
                     "weights": f"4*{c}*{c}",
                     "biases": f"4*{c}" if self.bias else "0",

@@ -42,9 +42,10 @@ class Saved:
     strided view (after a crop: ``group_norm`` and ``instance_norm`` call
     ``.contiguous()``); ``"input-flat"`` the input flattened to a vector (``fc``): the
     input's storage where that reshape is a view, a copy where it is not;
-    ``"input-view"`` is the input read through a reshape that is a view at batch 1 and a
-    copy of ``elements`` values per sample at a larger batch (``nn.MultiheadAttention``'s
-    in-projection);
+    ``"input-view"`` is the input read as (positions x batch, channels) tokens: its
+    storage where those reshapes are views (batch 1, one position, an input laid out
+    positions first) and a copy of ``elements`` values per sample where they are not (a
+    larger batch, a crop; ``nn.MultiheadAttention``'s in-projection);
     ``"new"`` is a tensor of the layer's own of ``elements`` values. ``kind`` is
     ``"float"`` (the activation dtype), ``"float32"`` (normalisation statistics, kept in
     float32 whatever the dtype) or ``"int64"`` (max-pooling indices, Swin's relative
@@ -102,7 +103,9 @@ class Effect:
     view: str = ""
     """For a view: ``"strided"`` keeps its input's strides (a crop: a slice, not
     contiguous unless the slice happens to be); ``"reshape"`` is a view of a contiguous
-    input and a copy of a strided one (``flatten``, ``tokens``: PyTorch's ``reshape``)."""
+    input and a copy of a strided one (``flatten``, ``tokens``: PyTorch's ``reshape``).
+    For a layer with a storage of its own, ``"tokens-major"`` lays it out positions
+    first, then batch, then channels (``nn.MultiheadAttention``'s output)."""
 
     def windows(self) -> tuple[Window, ...]:
         """``window``, or the windows ``rf_kernel`` and ``rf_stride`` stand for."""
