@@ -72,6 +72,10 @@ def account(rows: Sequence[Any], batch: int) -> None:
             view = layout[first] if row.aliases else None
         if row.view == "tokens-major":  # a storage of its own, positions outermost
             own = _tokens_major(own[0])
+        elif row.view == "channels-last":
+            own = _channels_last(own[0])
+        elif row.view == "like":  # an elementwise result: laid out as what it reads
+            own = _like(_read(row, layout[first], batch))
         if row.aliases and view is not None and len(view[0]) != len(own[0]):
             view = own  # a view of another rank (selectcls): laid out densely
         storage.append(storage[first] if row.aliases and view is not None else index)
@@ -129,6 +133,27 @@ def _tokens_major(sizes: tuple[int, ...]) -> Layout:
     batch, channels, *spatial = sizes
     inner = tuple(math.prod(spatial[i + 1:]) * batch * channels for i in range(len(spatial)))
     return sizes, (channels, 1, *inner)
+
+
+def _channels_last(sizes: tuple[int, ...]) -> Layout:
+    """A new tensor computed channels last (``nn.LayerNorm``, Swin's modules on
+    ``x.movedim(1, -1)``) read back as NC*: channels' stride 1, positions' C."""
+    batch, channels, *spatial = sizes
+    inner = tuple(math.prod(spatial[i + 1:]) * channels for i in range(len(spatial)))
+    return sizes, (math.prod(spatial) * channels, 1, *inner)
+
+
+def _like(layout: Layout) -> Layout:
+    """The layout of an elementwise result (PyTorch's TensorIterator): a dense tensor whose
+    axes are in the order of its input's strides, largest first."""
+    sizes, strides = layout
+    order = sorted(range(len(sizes)), key=lambda i: (-strides[i], i))
+    out = [0] * len(sizes)
+    step = 1
+    for i in reversed(order):
+        out[i] = step
+        step *= sizes[i]
+    return sizes, tuple(out)
 
 
 def _is_contiguous(layout: Layout) -> bool:

@@ -68,7 +68,8 @@ class Elementwise(LayerType):
         if self.inplace:
             kept = OUTPUT if IN_PLACE[self.name] == "output" else Saved("new", math.prod(shape))
             return Effect(output_shape=shape, aliases=True, saves=(kept,))
-        return Effect(output_shape=shape, saves=(OUTPUT if self.name in KEEPS_OUTPUT else INPUT,))
+        return Effect(output_shape=shape, saves=(OUTPUT if self.name in KEEPS_OUTPUT else INPUT,),
+                      view="" if self.name == "softmax" else "like")
 
 
 def _probability(text: str, head: str) -> float:
@@ -100,8 +101,8 @@ class Dropout(LayerType):
         if self.p == 0:
             return Effect(output_shape=shape, aliases=True)
         if self.p == 1:
-            return Effect(output_shape=shape, saves=(Saved("new", 1, per_sample=False),))
-        return Effect(output_shape=shape, saves=(Saved("new", math.prod(shape)),))
+            return Effect(output_shape=shape, saves=(Saved("new", 1, per_sample=False),), view="like")
+        return Effect(output_shape=shape, saves=(Saved("new", math.prod(shape)),), view="like")
 
 
 @register
@@ -126,4 +127,4 @@ class StochasticDepth(LayerType):
     def apply(self, shape: Shape, head: str) -> Effect:
         if self.p == 0:
             return Effect(output_shape=shape, aliases=True)
-        return Effect(output_shape=shape, saves=(Saved("new", 1),))
+        return Effect(output_shape=shape, saves=(Saved("new", 1),), view="like")

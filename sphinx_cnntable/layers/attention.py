@@ -230,6 +230,7 @@ class Attention(LayerType):
             macs=n * weights + 2 * n * per_window * c,
             rf_kernel=tuple(min(w, size) for w, size in zip(window, sizes, strict=True)),
             padded=(*padded, c) if padded != sizes else (),
+            view="channels-last",
             rf_stride=(1,) * len(sizes),
             # the padded windows, q, k^T, v (copies made by matmul's batched reshape),
             # the softmax (H*Np*W) and the weighted values; the int64 relative-position
@@ -270,4 +271,5 @@ class PatchMerge(LayerType):
         sizes, channels = spatial(shape, head)
         factor = per_axis(self.factor, len(sizes), head, "the merge factor")
         out = tuple(-(-size // f) for size, f in zip(sizes, factor, strict=True))
-        return Effect(output_shape=(*out, channels * math.prod(factor)), rf_kernel=factor, rf_stride=factor)
+        return Effect(output_shape=(*out, channels * math.prod(factor)), rf_kernel=factor, rf_stride=factor,
+                      view="channels-last")

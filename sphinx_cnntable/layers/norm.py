@@ -97,7 +97,7 @@ class LayerNorm(LayerType):
         positions = math.prod(shape[:-1])  # its input, and a mean and 1/std per position
         return Effect(
             output_shape=shape, weights=params.weights, biases=params.biases, formulas=params.formulas,
-            saves=(INPUT, Saved("new", 2 * positions, "float32")),
+            saves=(INPUT, Saved("new", 2 * positions, "float32")), view="channels-last",
         )
 
 
@@ -182,4 +182,5 @@ class LayerScale(LayerType):
 
     def apply(self, shape: Shape, head: str) -> Effect:
         channels = shape[-1]
-        return Effect(output_shape=shape, weights=channels, formulas={"weights": str(channels)}, saves=(INPUT,))
+        return Effect(output_shape=shape, weights=channels, formulas={"weights": str(channels)}, saves=(INPUT,),
+                      view="like")
