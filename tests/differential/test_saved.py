@@ -84,19 +84,52 @@ def oversized_deconv3d(model: torch.nn.Module) -> tuple[list[torch.Tensor], list
     return found, handles
 
 
+# Layers whose CPU kernels choose the output's memory format from the input's strides
+# (``suggest_memory_format``) and from the backend PyTorch picks for the call (oneDNN or
+# a reference kernel, by size, stride and thread count): on a channels-last map their
+# output is channels last or contiguous, which the engine does not follow.
+FORMAT_FOLLOWING = (torch.nn.modules.conv._ConvNd, torch.nn.modules.batchnorm._BatchNorm,
+                    torch.nn.modules.pooling._MaxPoolNd, torch.nn.modules.pooling._AvgPoolNd,
+                    torch.nn.Upsample, torch.nn.GroupNorm, torch.nn.LocalResponseNorm,
+                    torch.nn.PixelShuffle, torch.nn.PixelUnshuffle, torch.nn.ChannelShuffle)
+
+
+def channels_last_reads(model: torch.nn.Module) -> tuple[list[str], list[object]]:
+    """Forward pre-hooks that note every :data:`FORMAT_FOLLOWING` layer (and zero padding)
+    reading a 4-D or 5-D map laid out channels last (the channels' stride the smallest, the
+    strides not a contiguous tensor's, a crop of such a map, one channel): the output of
+    ``layernorm``, ``patchmerge`` or windowed attention, directly or through views and
+    elementwise layers. An explicit exclusion of the random test (see the conventions
+    page). Returns the list filled and the handles."""
+    found: list[str] = []
+
+    def hook(module: torch.nn.Module, args: tuple[torch.Tensor, ...]) -> None:
+        x = args[0]
+        if x.dim() in (4, 5) and x.stride(1) == min(x.stride()) and x.stride() != x.contiguous().stride():
+            found.append(type(module).__name__)
+
+    handles = [m.register_forward_pre_hook(hook) for m in model.modules()
+               if isinstance(m, FORMAT_FOLLOWING) or type(m).__name__ == "Pad"]
+    return found, handles
+
+
 def measured(text: str, batch: int) -> int | None:
     """The measure for ``text`` at ``batch``; None where PyTorch's autograd refuses the
     network (an in-place activation on a view of ``chunk``, first in a ``split:`` body;
     a training-mode batch norm of one value per channel, a vector at batch 1), and where
     a later layer keeps the oversized storage of a 3-D transposed convolution run by
-    PyTorch's CPU reference kernel (:func:`oversized_deconv3d`; an explicit exclusion)."""
+    PyTorch's CPU reference kernel (:func:`oversized_deconv3d`), and where a convolution,
+    pooling, batch or group norm, upsampling or padding reads a channels-last map
+    (:func:`channels_last_reads`); both explicit exclusions."""
     net = translate(text)
     torch.manual_seed(0)
     x = torch.randn(batch, *to_torch(net.input_shape))
     oversized, handles = oversized_deconv3d(net.module)
+    channels_last, more = channels_last_reads(net.module)
+    handles += more
     try:
         storages = saved_storages(net.module, x)
-        if {t.untyped_storage().data_ptr() for t in oversized} & storages.keys():
+        if {t.untyped_storage().data_ptr() for t in oversized} & storages.keys() or channels_last:
             return None
         return sum(size for size, _ in storages.values())
     except RuntimeError as error:
