@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 from hypothesis import HealthCheck, assume, given, seed, settings
+from hypothesis import strategies as st
 
 from budget import BUDGET_BYTES, fits
 from saved import saved_bytes, saved_storages
@@ -221,3 +222,87 @@ def test_gpu_training_step_within_ten_percent(name: str) -> None:
     peak = torch.cuda.max_memory_allocated()
     estimate = training_memory(analyse(MODELS[name].read_text(), batch=32), "momentum").total_bytes
     assert abs(peak - estimate) <= 0.10 * estimate, (peak, estimate)
+
+
+# Per row: sequential chains (no merges), each row's saved bytes against the storages first
+# packed while that row's module runs (forward pre/post hooks bracket the pack calls; a
+# storage counts once, at the first module that packs it).
+
+SPATIAL = ("conv3-{n}", "conv1-{n}", "conv3-{n} bias=no", "bn", "relu", "relu inplace=no", "maxpool",
+           "dropout p=0.5")
+TAIL = ("relu", "dropout p=0.5", "fc-{n}", "relu inplace=no")
+
+
+@st.composite
+def chains(draw: st.DrawFn) -> str:
+    size = draw(st.integers(2, 12))
+    lines = [f"input {size}x{size}x{draw(st.integers(1, 4))}"]
+    for _ in range(draw(st.integers(1, 7))):
+        layer = draw(st.sampled_from(SPATIAL))
+        if (layer.startswith("conv3") and size < 3) or (layer == "maxpool" and size < 2):
+            continue
+        size = size - 2 if layer.startswith("conv3") else size // 2 if layer == "maxpool" else size
+        lines.append(layer.format(n=draw(st.integers(1, 6))))
+    if draw(st.booleans()):
+        lines.append(f"fc-{draw(st.integers(1, 8))}")
+        lines += [layer.format(n=draw(st.integers(1, 8))) for layer in draw(st.lists(st.sampled_from(TAIL), max_size=3))]
+    return "\n".join(lines) + "\n"
+
+
+def packed_per_row(model: torch.nn.Module, x: torch.Tensor) -> list[int]:
+    """Per row module (translate's ``Leaf``, in forward order): the bytes of the
+    non-parameter storages first packed while it runs."""
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    rows: list[int] = []
+    current: list[int] = []
+    seen: set[int] = set()
+    keep: list[torch.Tensor] = []
+
+    def pre(module: torch.nn.Module, args: object) -> None:
+        rows.append(0)
+        current.append(len(rows) - 1)
+
+    def post(module: torch.nn.Module, args: object, output: object) -> None:
+        current.pop()
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        pointer = storage.data_ptr()
+        keep.append(tensor)
+        if pointer not in params and pointer not in seen:
+            seen.add(pointer)
+            assert current, "a tensor packed outside every row's module"
+            rows[current[-1]] += storage.nbytes()
+        return tensor
+
+    leaves = [m for m in model.modules() if type(m).__name__ == "Leaf"]
+    handles = [h for m in leaves for h in (m.register_forward_pre_hook(pre), m.register_forward_hook(post))]
+    model.train()
+    try:
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        keep.clear()
+    return rows
+
+
+@seed(SEED)
+@settings(max_examples=max(50, EXAMPLES // 4), deadline=None, print_blob=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(chains())
+def test_sequential_rows_saved_bytes(text: str) -> None:
+    net = translate(text)
+    for batch in BATCHES:
+        torch.manual_seed(0)
+        x = torch.randn(batch, *to_torch(net.input_shape))
+        try:
+            measured_rows = packed_per_row(net.module, x)
+        except ValueError as error:
+            assume("Expected more than 1 value per channel when training" not in str(error))
+            raise
+        rows = [row for row in analyse(text, batch=batch).rows if row.kind == "layer"]
+        assert len(rows) == len(measured_rows), text
+        engine_rows = [row.saved_bytes() for row in rows]
+        assert engine_rows == measured_rows, f"batch {batch}\n{text}"
