@@ -23,6 +23,7 @@ from .limits import MAX_SPEC_BYTES
 from .outputs import FORMATS, input_shape, output_format, positive, render, request_from, yes_no
 from .render_text import safe
 from .table import COLUMNS, column_keys, parse_numbers
+from .training import optimizer_name
 from .units import DTYPE_BITS, MAX_PRECISION, dtype_name
 
 EXAMPLES = """\
@@ -91,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--fold", action="store_true", default=None, help="fold runs of identical layers into 'conv3-64 x 2'")
     add("--hide-empty", action="store_true", default=None, help="leave out rows without parameters")
     add("--depth", metavar="N", type=_text(lambda t: positive(t, "depth")), help="only rows nested less than N deep")
+    add("--batch", metavar="N", type=_text(lambda t: positive(t, "batch", 1, 1_000_000)),
+        help="batch size: activations and saved-for-backward bytes are for N samples (default 1)")
+    add("--training", metavar="OPTIMIZER", type=_text(optimizer_name),
+        help="training-memory summary for none (default), sgd, momentum, adam or adamw")
     add("--no-totals", dest="totals", action="store_false", default=None, help="leave out the totals")
     add("--color", choices=("auto", "always", "never"), default="auto",
         help="colour the text format: auto (a terminal, unless NO_COLOR is set), always, never")
@@ -168,7 +173,7 @@ def _table(args: list[str]) -> int:
     namespace = build_parser().parse_args(args)
     values = {key: getattr(namespace, key.replace("-", "_")) for key in
               ("format", "input", "bias", "dtype", "columns", "formulas", "numbers",
-               "precision", "fold", "hide-empty", "depth", "totals")}
+               "precision", "fold", "hide-empty", "depth", "totals", "batch", "training")}
     try:
         request = request_from(values)
     except ValueError as error:

@@ -60,6 +60,7 @@ class CnnBreakdown(SphinxDirective):
         for name in (
             "input", "file", "name", "class", "bias", "dtype", "columns", "formulas",
             "numbers", "precision", "fold", "hide-empty", "depth", "no-totals", "chart", "chart-scale", "verify",
+            "batch", "training",
         )
     }
 
@@ -70,7 +71,7 @@ class CnnBreakdown(SphinxDirective):
             return self._fail(Problem(str(error), "option", self.get_location()))
         try:
             text, where = self._spec()
-            breakdown = analyse(text, input_shape, bias)
+            breakdown = analyse(text, input_shape, bias, table_options.batch)
             table_options = replace(table_options, max_rows=self._max_rows())
             table = build_table(breakdown, table_options)
         except Problem as problem:
@@ -91,7 +92,7 @@ class CnnBreakdown(SphinxDirective):
         name = self.options.get("name", "")
         self.add_name(table_node)  # pops :name:, gives the table its id
         target = table_node["ids"][0] if name and table_node["ids"] else ""
-        note_breakdown(self.env, name, breakdown, table_options.dtype, self.lineno, target)
+        note_breakdown(self.env, name, breakdown, table_options.dtype, self.lineno, target, table_options.training)
         note_source(self.env, name, breakdown)
         notes = self._size_notes(table)
         if table.folded_depth is not None:

@@ -199,13 +199,14 @@ def domain_of(env: BuildEnvironment) -> CnnDomain:
 
 
 def note_breakdown(
-    env: BuildEnvironment, name: str, breakdown: Breakdown, dtype: str = "float32", lineno: int = 0, target: str = ""
+    env: BuildEnvironment, name: str, breakdown: Breakdown, dtype: str = "float32", lineno: int = 0, target: str = "",
+    training: str = "none",
 ) -> None:
     """Make ``breakdown`` citable as ``name`` (the directive's ``:name:``) by ``:cnn:``;
     ``target``: the HTML id of its table, which citations link to."""
     if not name or not name.strip():
         return
-    domain_of(env).note_breakdown(name.strip(), env.docname, lineno, summarize(breakdown, dtype), target)
+    domain_of(env).note_breakdown(name.strip(), env.docname, lineno, summarize(breakdown, dtype, training), target)
 
 
 class CnnFigureRole(SphinxRole):

@@ -22,10 +22,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from . import arith, receptive
+from . import arith, backward, receptive
 from .errors import SpecError
-from .layers import MERGES, Effect, LayerError, Shape, build_layer, known_keywords, parse_int, suggest
+from .layers import MERGES, Effect, LayerError, Saved, Shape, build_layer, known_keywords, parse_int, suggest
 from .limits import MAX_DEPTH, MAX_DIGITS, MAX_NUMBER, MAX_REPEAT, MAX_ROWS, MAX_WORK, WORK_CHARS
+from .units import nbytes
 from .spec import (
     BlockStatement,
     DefaultStatement,
@@ -66,6 +67,19 @@ class Row:
     inputs: tuple[int, ...] = ()
     """Indices (in ``Breakdown.rows``) of the rows whose outputs this row reads: one for
     a layer, the operands for a merge, none for the input and for group rows."""
+    saves: tuple[Saved, ...] = ()
+    aliases: bool = False
+    view: str = ""
+    padded: tuple[int, ...] = ()
+    saved_elements: int = 0
+    """Values of the activation dtype this row's backward keeps that no earlier row
+    keeps (at the breakdown's batch; a group: the sum of its rows)."""
+    saved_extra_bytes: int = 0
+    """Bytes of int64 indices and float32 statistics this row keeps, likewise."""
+
+    def saved_bytes(self, dtype: str = "float32") -> int:
+        """Bytes saved for backward: ``saved_elements`` at ``dtype`` plus the extra bytes."""
+        return nbytes(self.saved_elements, dtype) + self.saved_extra_bytes
 
     @property
     def trainable(self) -> int:
@@ -92,6 +106,12 @@ class Totals:
     biases: int
     macs: int
     activations: int
+    saved_elements: int = 0
+    saved_extra_bytes: int = 0
+
+    def saved_bytes(self, dtype: str = "float32") -> int:
+        """Bytes saved for backward at the breakdown's batch (see :class:`Row`)."""
+        return nbytes(self.saved_elements, dtype) + self.saved_extra_bytes
 
 
 @dataclass
@@ -104,6 +124,8 @@ class Breakdown:
     final_shape: Shape | None = None
     final_row: int | None = None
     """Index of the row that made the main path's output (a side output is not it)."""
+    batch: int = 1
+    """The batch size: activations and saved tensors are for this many samples."""
 
     @property
     def output_shape(self) -> Shape:
@@ -243,13 +265,14 @@ def parse_shape(text: str, line: int = 1) -> Shape:
     return shape
 
 
-def analyse(text: str, input_shape: str | Shape | None = None, bias: bool | None = None) -> Breakdown:
+def analyse(text: str, input_shape: str | Shape | None = None, bias: bool | None = None, batch: int = 1) -> Breakdown:
     """Parse and compute ``text``. ``input_shape`` overrides the spec's ``input`` line;
-    ``bias`` sets the default for conv and fc layers (``default bias=...``)."""
-    return compute(parse(text), input_shape, bias)
+    ``bias`` sets the default for conv and fc layers (``default bias=...``); ``batch``
+    multiplies the activations and the tensors saved for backward that grow with it."""
+    return compute(parse(text), input_shape, bias, batch)
 
 
-def compute(spec: Spec, input_shape: str | Shape | None = None, bias: bool | None = None) -> Breakdown:
+def compute(spec: Spec, input_shape: str | Shape | None = None, bias: bool | None = None, batch: int = 1) -> Breakdown:
     """Compute a parsed spec (see :func:`analyse`)."""
     statements = spec.statements
     if not statements:
@@ -285,6 +308,9 @@ def compute(spec: Spec, input_shape: str | Shape | None = None, bias: bool | Non
     context.names["input"] = state
     state = _walk([s for s in body if not isinstance(s, InputStatement)], state, context, 0, None, {})
     rows = context.rows
+    if batch < 1:
+        raise SpecError(first_line, f"the batch size must be at least 1, not {batch}")
+    backward.account(rows, batch)
     leaves = [row for row in rows if row.kind != "group"]
     trainable = sum(row.weights + row.biases for row in leaves)
     non_trainable = sum(row.non_trainable for row in leaves)
@@ -296,8 +322,12 @@ def compute(spec: Spec, input_shape: str | Shape | None = None, bias: bool | Non
         biases=sum(row.biases for row in leaves),
         macs=sum(row.macs for row in leaves),
         activations=sum(row.activations for row in leaves),
+        saved_elements=sum(row.saved_elements for row in leaves),
+        saved_extra_bytes=sum(row.saved_extra_bytes for row in leaves),
     )
-    return Breakdown(input_shape=shape, rows=rows, totals=totals, final_shape=state.shape, final_row=state.row)
+    return Breakdown(
+        input_shape=shape, rows=rows, totals=totals, final_shape=state.shape, final_row=state.row, batch=batch
+    )
 
 
 def _input_shape(body: list[Statement], given: str | Shape | None) -> Shape:
@@ -537,6 +567,10 @@ def _apply_layer(
             jump=after.jump,
             formulas=dict(applied.formulas),
             inputs=(state.row,),
+            saves=effect.saves,
+            aliases=effect.aliases,
+            view=effect.view,
+            padded=effect.padded,
         )
     )
     return after

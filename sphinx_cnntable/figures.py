@@ -53,8 +53,14 @@ TOTAL_FIGURES = (
     "param_memory",
     "output_shape",
     "input_shape",
+    "saved_memory",
+    "gradient_memory",
+    "optimizer_memory",
+    "training_memory",
+    "batch",
 )
-"""Figures of a whole breakdown (``vgg16:params``)."""
+"""Figures of a whole breakdown (``vgg16:params``); the training figures are for the
+directive's ``:batch:`` and ``:training:`` (``none`` counts as ``sgd``: no optimizer state)."""
 
 ROW_FIGURES = (
     "params",
@@ -65,6 +71,7 @@ ROW_FIGURES = (
     "macs",
     "activations",
     "memory",
+    "saved",
     "output_shape",
     "rf",
 )
@@ -78,6 +85,13 @@ TOTAL_ALIASES = {
     "activation_bytes": "activation_memory",
     "param_bytes": "param_memory",
     "parameter_memory": "param_memory",
+    "saved": "saved_memory",
+    "saved_bytes": "saved_memory",
+    "saved_for_backward": "saved_memory",
+    "gradient_bytes": "gradient_memory",
+    "optimizer_bytes": "optimizer_memory",
+    "training_bytes": "training_memory",
+    "training": "training_memory",
     "shape": "output_shape",
     "output": "output_shape",
     "input": "input_shape",
@@ -92,10 +106,15 @@ ROW_ALIASES = {
     "output": "output_shape",
     "receptive_field": "rf",
     "mult_adds": "macs",
+    "saved_bytes": "saved",
+    "saved_memory": "saved",
+    "saved_for_backward": "saved",
 }
-BYTE_FIGURES = frozenset({"activation_memory", "param_memory", "memory"})
+BYTE_FIGURES = frozenset({"activation_memory", "param_memory", "memory", "saved", "saved_memory", "gradient_memory",
+                          "optimizer_memory", "training_memory"})
 TEXT_FIGURES = frozenset({"output_shape", "input_shape", "rf"})
-ADDITIVE_ROW_FIGURES = ("params", "trainable", "non_trainable", "weights", "biases", "macs", "activations", "memory")
+ADDITIVE_ROW_FIGURES = ("params", "trainable", "non_trainable", "weights", "biases", "macs", "activations", "memory",
+                        "saved")
 
 _SCALES = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _BYTE_UNITS = {"B": 1, "kB": 10**3, "MB": 10**6, "GB": 10**9, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
@@ -111,6 +130,7 @@ ROW_TOTALS = {
     "macs": "macs",
     "activations": "activations",
     "memory": "activation_memory",
+    "saved": "saved_memory",
 }
 """The total a row figure is a share of (``percent``)."""
 _NAME = re.compile(r"^[^\s/:]+$")
@@ -198,6 +218,7 @@ def _row_figures(row: Row, dtype: str) -> dict[str, Any]:
         "macs": row.macs,
         "activations": row.activations,
         "memory": nbytes(row.activations, dtype),
+        "saved": row.saved_bytes(dtype),
         "output_shape": show_shape(row.output_shape),
         "rf": rf_text(row),
     }
@@ -261,7 +282,7 @@ def _own_path(row: Row) -> str | None:
     return None
 
 
-def summarize(breakdown: Breakdown, dtype: str = "float32") -> dict[str, Any]:
+def summarize(breakdown: Breakdown, dtype: str = "float32", training: str = "none") -> dict[str, Any]:
     """Everything a reference can cite, as plain picklable data.
 
     ``rows`` maps every key of every row (:func:`row_keys`) to the row's figures (one
@@ -271,7 +292,10 @@ def summarize(breakdown: Breakdown, dtype: str = "float32") -> dict[str, Any]:
     answers to its label (``conv3``) with the sum of its instances when no row is
     called that.
     """
+    from .training import training_memory
+
     totals = breakdown.totals
+    memory = training_memory(breakdown, "sgd" if training == "none" else training, dtype)
     rows: dict[str, dict[str, Any]] = {}
     keys: list[str] = []
     keyed, ambiguous = row_keys(breakdown)
@@ -302,6 +326,11 @@ def summarize(breakdown: Breakdown, dtype: str = "float32") -> dict[str, Any]:
             "param_memory": nbytes(totals.params, dtype),
             "output_shape": show_shape(breakdown.output_shape),
             "input_shape": show_shape(breakdown.input_shape),
+            "saved_memory": memory.saved_activation_bytes,
+            "gradient_memory": memory.gradient_bytes,
+            "optimizer_memory": memory.optimizer_bytes,
+            "training_memory": memory.total_bytes,
+            "batch": breakdown.batch,
         },
         "rows": rows,
         "keys": keys,

@@ -135,7 +135,7 @@ def directive(data: dict[str, Any]) -> list[Node]:
     if isinstance(spec, _Problem):
         return _error(spec.message, spec.where)
     try:
-        breakdown = analyse(spec, input_shape, bias)
+        breakdown = analyse(spec, input_shape, bias, table_options.batch)
         table = build_table(breakdown, table_options)
     except SpecError as error:
         return _error(error.message, where(error.line))
@@ -145,7 +145,7 @@ def directive(data: dict[str, Any]) -> list[Node]:
     name = options.get("name", "").strip()
     out: list[Node] = []
     if name:
-        duplicate = _store_put(name, line, spec, summarize(breakdown, table_options.dtype))
+        duplicate = _store_put(name, line, spec, summarize(breakdown, table_options.dtype, table_options.training))
         if duplicate is not None:
             message = f"duplicate name {name!r} (also at line {duplicate}); citations use the first"
             out += _error(message, f"line {line}")

@@ -12,11 +12,16 @@ from docutils.parsers.rst import directives
 from .engine import parse_shape
 from .errors import SpecError
 from .table import TableOptions, column_keys, parse_numbers
+from .training import optimizer_name
 from .units import MAX_PRECISION, dtype_name
+
+MAX_BATCH = 1_000_000
+"""The largest ``:batch:`` / ``--batch``."""
 
 OPTION_NAMES = (
     "input", "file", "name", "class", "bias", "dtype", "columns", "formulas",
     "numbers", "precision", "fold", "hide-empty", "depth", "no-totals", "chart", "chart-scale",
+    "batch", "training",
 )
 """Every option of ``cnn-breakdown``; each takes text (flags: empty, yes or no)."""
 
@@ -52,6 +57,11 @@ def directive_options(
         kwargs["precision"] = _integer("precision", options["precision"], 1, MAX_PRECISION)
     if "depth" in options:
         kwargs["depth"] = _integer("depth", options["depth"], 1, None)
+    if "batch" in options:
+        kwargs["batch"] = _integer("batch", options["batch"], 1, MAX_BATCH)
+    with _option("training"):
+        if "training" in options:
+            kwargs["training"] = optimizer_name(options["training"])
     input_shape = None
     if "input" in options:
         try:

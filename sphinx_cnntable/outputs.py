@@ -12,13 +12,14 @@ from .errors import SpecError
 from .render_json import render_json
 from .render_text import render_csv, render_markdown, render_rst, render_text
 from .table import TableOptions, build_table, column_keys, parse_numbers
+from .training import optimizer_name
 from .units import MAX_PRECISION, dtype_name
 
 FORMATS = ("text", "markdown", "rst", "json", "csv")
 FORMAT_ALIASES = {"md": "markdown", "rest": "rst", "restructuredtext": "rst", "txt": "text"}
 FLAGS = ("formulas", "fold", "hide-empty", "totals")
 """Options that are yes/no; the rest take a value."""
-VALUED = ("format", "input", "bias", "dtype", "columns", "numbers", "precision", "depth")
+VALUED = ("format", "input", "bias", "dtype", "columns", "numbers", "precision", "depth", "batch", "training")
 _TRUE = ("yes", "true", "on", "1")
 _FALSE = ("no", "false", "off", "0")
 T = TypeVar("T")
@@ -98,6 +99,10 @@ def request_from(values: Mapping[str, str | bool | None], default_format: str = 
         options = replace(options, precision=positive(precision, "precision", 1, MAX_PRECISION))
     if (depth := text("depth")) is not None:
         options = replace(options, depth=positive(depth, "depth"))
+    if (batch := text("batch")) is not None:
+        options = replace(options, batch=positive(batch, "batch", 1, 1_000_000))
+    if (training := text("training")) is not None:
+        options = replace(options, training=_checked("training", optimizer_name, training))
     fmt = text("format")
     bias = text("bias")
     shape = text("input")
@@ -118,9 +123,9 @@ def _checked(key: str, convert: Callable[[str], T], value: str) -> T:
 
 def render(spec_text: str, request: Request, color: bool = False) -> str:
     """Compute ``spec_text`` and render it; ``SpecError`` for a spec problem."""
-    breakdown = analyse(spec_text, request.input, request.bias)
+    breakdown = analyse(spec_text, request.input, request.bias, request.table.batch)
     if request.format == "json":
-        return render_json(breakdown, request.table.dtype)
+        return render_json(breakdown, request.table.dtype, request.table.training)
     if request.format == "csv":
         return render_csv(build_table(breakdown, replace(request.table, numbers="exact",
                                                          column_numbers=(), formulas=False)))

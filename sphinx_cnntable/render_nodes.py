@@ -65,7 +65,7 @@ def cnntable_node_for(
 def table_of(node: cnntable_node) -> Table:
     """The node's table, computed again from its ``spec``."""
     text, input_shape, bias, options = node["spec"]
-    return build_table(analyse(text, input_shape, bias), options)
+    return build_table(analyse(text, input_shape, bias, options.batch), options)
 
 
 def builder_of(env: Any) -> Any:

@@ -63,6 +63,7 @@ COLUMNS: dict[str, Column] = {
         Column("non_trainable", "Non-trainable", True, lambda row: row.non_trainable, "non_trainable"),
         Column("macs", "MACs", True, lambda row: row.macs, "macs"),
         Column("rf", "Receptive field", False, rf_text),
+        Column("saved", "Saved for backward (B)", True, lambda row: row.saved_bytes()),
     )
 }
 """Column keys; aliases in :data:`COLUMN_ALIASES`."""
@@ -88,6 +89,9 @@ COLUMN_ALIASES = {
     "receptive_field": "rf",
     "receptive-field": "rf",
     "type": "layer",
+    "saved_for_backward": "saved",
+    "saved-for-backward": "saved",
+    "backward": "saved",
 }
 
 DEFAULT_COLUMNS = ("name", "shape", "activations", "params", "macs")
@@ -130,6 +134,11 @@ class TableOptions:
     hide_empty: bool = False
     depth: int | None = None
     totals: bool = True
+    batch: int = 1
+    """Samples per batch: activations and saved tensors are for the whole batch (MACs
+    stay per sample)."""
+    training: str = "none"
+    """The optimizer for the training-memory summary (:mod:`.training`); ``none``: no summary."""
     max_rows: int | None = None
     """Most rows to draw (totals not counted): above it :func:`build_table` folds to the
     deepest depth that fits, and at depth 1 elides the middle rows. ``None``: no limit."""
@@ -191,10 +200,7 @@ def build_table(breakdown: Breakdown, options: TableOptions | None = None) -> Ta
     """Lay ``breakdown`` out as ``options`` ask."""
     options = options or TableOptions()
     columns = [COLUMNS[key] for key in options.columns]
-    columns = [
-        replace(column, header=f"Memory ({options.dtype}, B)") if column.key == "memory" else column
-        for column in columns
-    ]
+    columns = [_header(column, options) for column in columns]
     entries = _layout(breakdown.rows, options, options.depth)
     full_rows = len(entries)
     limit = options.max_rows
@@ -227,6 +233,20 @@ def build_table(breakdown: Breakdown, options: TableOptions | None = None) -> Ta
     )
 
 
+def _header(column: Column, options: TableOptions) -> Column:
+    """The header as the options make it: the dtype, the batch, MACs per sample."""
+    batch = f", batch {options.batch}" if options.batch > 1 else ""
+    if column.key == "memory":
+        return replace(column, header=f"Memory ({options.dtype}{batch}, B)")
+    if column.key == "saved":
+        return replace(column, header=f"Saved for backward ({options.dtype}{batch}, B)")
+    if column.key == "activations" and options.batch > 1:
+        return replace(column, header=f"Activations (batch {options.batch})")
+    if column.key == "macs" and options.batch > 1:
+        return replace(column, header="MACs (per sample)")
+    return column
+
+
 def _layout(rows: Sequence[Row], options: TableOptions, depth: int | None) -> list[tuple[Row, int, list[Row]]]:
     """The rows above ``depth``, folded and filtered as ``options`` ask: (first row, count, members)."""
     kept = [row for row in rows if row.depth < depth] if depth is not None else list(rows)
@@ -248,7 +268,7 @@ def _elided_row(entries: list[tuple[Row, int, list[Row]]], columns: list[Column]
         if column.key == "name":
             cells.append(Cell(name))
         elif column.numeric:
-            values = (int(column.value(member)) for member in members)
+            values = (_value(column, member, options) for member in members)
             total = sum(nbytes(v, options.dtype) for v in values) if column.key == "memory" else sum(values)
             title = f"sum of the rows not shown = {exact(total)}"
             cells.append(Cell(_number(total, options, column.key), numeric=True, title=title))
@@ -315,7 +335,7 @@ def _table_row(row: Row, count: int, members: list[Row], columns: list[Column], 
         if not column.numeric:
             cells.append(Cell(str(column.value(members[-1] if column.key in ("rf",) else row))))
             continue
-        values = [int(column.value(member)) for member in members]
+        values = [_value(column, member, options) for member in members]
         total = sum(values)
         if column.key == "memory":
             values = [nbytes(v, options.dtype) for v in values]
@@ -333,6 +353,11 @@ def _table_row(row: Row, count: int, members: list[Row], columns: list[Column], 
         name=f"{row.layer} x {count}" if count > 1 else row.name,
         line=row.line,
     )
+
+
+def _value(column: Column, row: Row, options: TableOptions) -> int:
+    """A numeric cell's value; saved bytes at the table's dtype."""
+    return row.saved_bytes(options.dtype) if column.key == "saved" else int(column.value(row))
 
 
 def _formula(members: list[Row], column: Column, values: list[int], options: TableOptions) -> str | None:
@@ -369,7 +394,9 @@ def _totals(breakdown: Breakdown, options: TableOptions) -> list[TotalLine]:
     act_bytes = nbytes(totals.activations, options.dtype)
     param_bytes = nbytes(totals.params, options.dtype)
     fmt = lambda value: _number(value, options)  # noqa: E731
-    return [
+    per = " per sample" if options.batch > 1 else ""
+    batch = f", batch {options.batch}" if options.batch > 1 else ""
+    lines = [
         TotalLine("Total params", fmt(totals.params), totals.params, "params"),
         TotalLine("Trainable params", fmt(totals.trainable_params), totals.trainable_params, "trainable_params"),
         TotalLine(
@@ -380,10 +407,11 @@ def _totals(breakdown: Breakdown, options: TableOptions) -> list[TotalLine]:
         ),
         TotalLine("Weights", fmt(totals.weights), totals.weights, "weights"),
         TotalLine("Biases", fmt(totals.biases), totals.biases, "biases"),
-        TotalLine("MACs (conv, fc and attention multiply-accumulates)", fmt(totals.macs), totals.macs, "macs"),
-        TotalLine("Activations (elements, input included)", fmt(totals.activations), totals.activations, "activations"),
+        TotalLine(f"MACs (conv, fc and attention multiply-accumulates{per})", fmt(totals.macs), totals.macs, "macs"),
+        TotalLine(f"Activations (elements, input included{batch})", fmt(totals.activations), totals.activations,
+                  "activations"),
         TotalLine(
-            f"Activation memory ({options.dtype})",
+            f"Activation memory ({options.dtype}{batch})",
             f"{exact(act_bytes)} B ({human_bytes(act_bytes)})",
             act_bytes,
             "activation_bytes",
@@ -395,3 +423,22 @@ def _totals(breakdown: Breakdown, options: TableOptions) -> list[TotalLine]:
             "param_bytes",
         ),
     ]
+    if options.training != "none":
+        from .training import training_memory
+
+        memory = training_memory(breakdown, options.training, options.dtype)
+        where = f"{options.training}, batch {options.batch}, {options.dtype}"
+        for label, value, key in (
+            ("parameters", memory.parameter_bytes, "parameter_bytes"),
+            ("gradients", memory.gradient_bytes, "gradient_bytes"),
+            ("optimizer state", memory.optimizer_bytes, "optimizer_bytes"),
+            ("saved for backward", memory.saved_activation_bytes, "saved_activation_bytes"),
+            ("total", memory.total_bytes, "total_bytes"),
+        ):
+            lines.append(TotalLine(f"Training memory ({where}): {label}", _bytes(value), value, key))
+    return lines
+
+
+def _bytes(value: int) -> str:
+    """``60,950,432 B (60.95 MB, 58.13 MiB)``: exact bytes, MB and MiB."""
+    return f"{exact(value)} B ({human_bytes(value)})" if value >= 1000 else f"{exact(value)} B"

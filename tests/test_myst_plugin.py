@@ -148,8 +148,8 @@ def test_role_then_transform_resolve_across_calls(tmp_path: Path) -> None:
         "8",
         "16",  # spec line 5: bn
         "tiny:bogus [cnn: unknown figure 'bogus' (one of params, trainable_params, non_trainable_params, weights, "
-        "biases, macs, activations, activation_memory, param_memory, output_shape, input_shape; a row figure needs "
-        "BREAKDOWN/ROW)]",
+        "biases, macs, activations, activation_memory, param_memory, output_shape, input_shape, saved_memory, "
+        "gradient_memory, optimizer_memory, training_memory, batch; a row figure needs BREAKDOWN/ROW)]",
         "tiny/blok:params [cnn: breakdown 'tiny' has no row 'blok' (did you mean block, block/bn?)]",
     ]
 

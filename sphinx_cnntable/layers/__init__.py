@@ -29,10 +29,13 @@ from .base import (
     REGISTRY,
     Args,
     Axes,
+    INPUT,
+    OUTPUT,
     Effect,
     LayerError,
     LayerType,
     Pair,
+    Saved,
     Shape,
     build_layer,
     known_keywords,
@@ -55,7 +58,7 @@ from .pool import GlobalPool, Pool
 from .shape_ops import ChannelShuffle, Crop, Flatten, PixelShuffle, Upsample, ZeroPad
 
 __all__ = [
-    "FAMILIES", "MERGES", "REGISTRY", "Args", "Attention", "Axes", "BatchNorm", "ChannelShuffle", "ClassToken", "Conv",
+    "FAMILIES", "INPUT", "MERGES", "OUTPUT", "Saved", "REGISTRY", "Args", "Attention", "Axes", "BatchNorm", "ChannelShuffle", "ClassToken", "Conv",
     "Crop", "DepthwiseConv", "Dropout", "Effect", "Elementwise", "Flatten", "FullyConnected", "GlobalPool", "GroupNorm",
     "InstanceNorm", "LayerError", "LayerNorm", "LayerScale", "LayerType", "LocalResponseNorm", "MergeKind", "Padding",
     "Pair", "PatchEmbed", "PatchMerge", "PixelShuffle", "Pool", "PositionEmbedding", "SelectClassToken", "Shape",

@@ -28,9 +28,11 @@ from typing import ClassVar
 from .base import (
     Args,
     Axes,
+    INPUT,
     Effect,
     LayerError,
     LayerType,
+    Saved,
     Shape,
     parse_axes,
     parse_int,
@@ -80,7 +82,7 @@ class PatchEmbed(LayerType):
     def apply(self, shape: Shape, head: str) -> Effect:
         effect = self.conv.apply(shape, head)
         *out, channels = effect.output_shape
-        return replace(effect, output_shape=(math.prod(out), channels))
+        return replace(effect, output_shape=(math.prod(out), channels), saves=(INPUT,))
 
 
 @register
@@ -98,7 +100,7 @@ class Tokens(LayerType):
 
     def apply(self, shape: Shape, head: str) -> Effect:
         sizes, channels = spatial(shape, head)
-        return Effect(output_shape=(math.prod(sizes), channels))
+        return Effect(output_shape=(math.prod(sizes), channels), aliases=True, view="reshape")
 
 
 @register
@@ -132,7 +134,7 @@ class SelectClassToken(LayerType):
 
     def apply(self, shape: Shape, head: str) -> Effect:
         _, channels = _sequence(shape, head)
-        return Effect(output_shape=(channels,))
+        return Effect(output_shape=(channels,), aliases=True)
 
 
 @register
@@ -202,6 +204,10 @@ class Attention(LayerType):
                 macs=n * weights + 2 * n * n * c,
                 rf_kernel=sizes,
                 rf_stride=(1,) * len(sizes),
+                # the tokens the in-projection reads; q, k^T, v's qkv projection (3NC),
+                # the softmax (H*N*N) and the weighted values the out-projection reads
+                saves=(Saved("input-view", n * c), Saved("new", 6 * n * c + self.heads * n * n)),
+                view="tokens-major",
                 formulas={
                     "weights": f"4*{c}*{c}",
                     "biases": f"4*{c}" if self.bias else "0",
@@ -223,7 +229,19 @@ class Attention(LayerType):
             biases=biases,
             macs=n * weights + 2 * n * per_window * c,
             rf_kernel=tuple(min(w, size) for w, size in zip(window, sizes, strict=True)),
+            padded=(*padded, c) if padded != sizes else (),
+            view="channels-last",
             rf_stride=(1,) * len(sizes),
+            # the padded windows, q, k^T, v (copies made by matmul's batched reshape),
+            # the softmax (H*Np*W) and the weighted values; the int64 relative-position
+            # index (W*W). Where matmul's reshape of k^T and v to (windows*H, ., .) is a
+            # view (one head, or the whole batch one window: batch 1 and Np == W) they
+            # keep the qkv projection's storage instead: 3NpC, not 2NpC
+            saves=(
+                Saved("new", 5 * n * c + self.heads * n * per_window),
+                Saved("new", per_window * per_window, "int64", per_sample=False),
+                *((Saved("new", n * c, batch_one=self.heads > 1),) if self.heads == 1 or n == per_window else ()),
+            ),
             formulas={
                 "weights": f"4*{c}*{c} + {table_text}*{self.heads}",
                 "biases": f"4*{c}" if self.bias else "0",
@@ -253,4 +271,5 @@ class PatchMerge(LayerType):
         sizes, channels = spatial(shape, head)
         factor = per_axis(self.factor, len(sizes), head, "the merge factor")
         out = tuple(-(-size // f) for size, f in zip(sizes, factor, strict=True))
-        return Effect(output_shape=(*out, channels * math.prod(factor)), rf_kernel=factor, rf_stride=factor)
+        return Effect(output_shape=(*out, channels * math.prod(factor)), rf_kernel=factor, rf_stride=factor,
+                      view="channels-last")

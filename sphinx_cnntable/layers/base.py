@@ -33,6 +33,40 @@ class LayerError(ValueError):
 
 
 @dataclass(frozen=True)
+class Saved:
+    """One tensor a layer's backward keeps (PyTorch's eager kernels in ``train()`` mode).
+
+    ``tensor`` says which: ``"input"`` and ``"output"`` are the layer's input and output
+    tensors themselves (their storage: counted once however many rows keep it);
+    ``"input-contiguous"`` is the input, or a contiguous copy of it when the input is a
+    strided view (after a crop: ``group_norm`` and ``instance_norm`` call
+    ``.contiguous()``); ``"input-flat"`` the input flattened to a vector (``fc``): the
+    input's storage where that reshape is a view, a copy where it is not;
+    ``"input-view"`` is the input read as (positions x batch, channels) tokens: its
+    storage where those reshapes are views (batch 1, one position, an input laid out
+    positions first) and a copy of ``elements`` values per sample where they are not (a
+    larger batch, a crop; ``nn.MultiheadAttention``'s in-projection);
+    ``"new"`` is a tensor of the layer's own of ``elements`` values. ``kind`` is
+    ``"float"`` (the activation dtype), ``"float32"`` (normalisation statistics, kept in
+    float32 whatever the dtype) or ``"int64"`` (max-pooling indices, Swin's relative
+    position index); ``per_sample``: ``elements`` is per sample (times the batch), else
+    in all (BatchNorm's per-channel statistics do not grow with the batch);
+    ``batch_one``: kept at batch 1 only (a tensor a larger batch does not keep, such as
+    the qkv storage that windowed attention's ``k^T`` and ``v`` view when the whole batch
+    is one window, where a larger batch copies them)."""
+
+    tensor: str
+    elements: int = 0
+    kind: str = "float"
+    per_sample: bool = True
+    batch_one: bool = False
+
+
+INPUT = Saved("input")
+OUTPUT = Saved("output")
+
+
+@dataclass(frozen=True)
 class Effect:
     """What one layer does to its input.
 
@@ -42,6 +76,7 @@ class Effect:
     padding (a stride ``n/s`` is a transposed window of kernel ``k*s``, then every
     ``n``-th position). All empty means
     the identity (a layer on a vector, an activation).
+    ``saves`` and ``aliases`` describe the backward (see :class:`Saved`).
     ``formulas`` holds the expressions behind ``weights``, ``biases``, ``macs`` and
     ``non_trainable`` (without their results), for example ``"(3*3*3)*64"``.
     """
@@ -55,6 +90,22 @@ class Effect:
     rf_stride: Step = ()
     formulas: Mapping[str, str] = field(default_factory=dict)
     window: tuple[Window, ...] = ()
+    saves: tuple[Saved, ...] = ()
+    """What the backward keeps (:class:`Saved`); nothing is kept when neither the input
+    needs a gradient nor the layer has trainable parameters (autograd records nothing)."""
+    aliases: bool = False
+    """The output shares its input's storage: a view (``flatten``, ``tokens``, a crop) or
+    an in-place operation (``relu``)."""
+    padded: tuple[int, ...] = ()
+    """The output is ``x[:, :H, :W].contiguous()`` of a channels-last tensor of this
+    (padded) shape (windowed attention): where that slice is contiguous, ``.contiguous()``
+    returns it and the output keeps the padded storage."""
+    view: str = ""
+    """For a view: ``"strided"`` keeps its input's strides (a crop: a slice, not
+    contiguous unless the slice happens to be); ``"reshape"`` is a view of a contiguous
+    input and a copy of a strided one (``flatten``, ``tokens``: PyTorch's ``reshape``).
+    For a layer with a storage of its own, ``"tokens-major"`` lays it out positions
+    first, then batch, then channels (``nn.MultiheadAttention``'s output)."""
 
     def windows(self) -> tuple[Window, ...]:
         """``window``, or the windows ``rf_kernel`` and ``rf_stride`` stand for."""

@@ -1,5 +1,5 @@
 """Convolutions of any spatial rank: ``conv``, ``dwconv`` (depthwise) and ``deconv``
-(transposed). Kernel, stride, padding and dilation are written once for every axis
+(transposed). Backward: each keeps its input (the weight gradient needs it). Kernel, stride, padding and dilation are written once for every axis
 (``conv3-64``) or once per axis (``conv1x7-128``, ``conv3x1x1-64``)."""
 
 from __future__ import annotations
@@ -9,8 +9,17 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import Args, Axes, Effect, LayerError, LayerType, Shape, parse_axes, parse_int, register, show_axes
-from .geometry import Padding, effective, kernel_text, parse_padding, per_axis, spatial, windowed, windows
+from .base import INPUT, Args, Axes, Effect, LayerError, LayerType, Saved, Shape, parse_axes, parse_int, register, show_axes
+from .geometry import Padding, effective, kernel_text, parse_padding, per_axis, same_padded, spatial, windowed, windows
+
+
+def reads(sizes: Axes, channels: int, kernel: Axes, stride: Axes, padding: Padding, dilation: Axes) -> tuple[Saved, ...]:
+    """What a convolution or pooling window keeps for backward: its input, or with
+    ``pad=same`` the zero-padded copy it reads (``F.pad`` first, as PyTorch runs
+    TensorFlow's "same")."""
+    if padding[0] != "same":
+        return (INPUT,)
+    return (Saved("new", math.prod(same_padded(sizes, kernel, stride, dilation)) * channels),)
 
 
 def _read(args: Args, kernel: str, stride: str | None) -> dict[str, object]:
@@ -73,6 +82,7 @@ class _ConvBase(LayerType):
             biases=c_out if self.bias else 0,
             macs=weights * math.prod(out),
             window=windows(sizes, kernel, stride, padding, dilation),
+            saves=reads(sizes, c_in, kernel, stride, padding, dilation),
             formulas={
                 "weights": f"({fan_in})*{c_out}",
                 "biases": str(c_out) if self.bias else "0",
@@ -170,6 +180,7 @@ class TransposedConv(LayerType):
             biases=self.filters if self.bias else 0,
             macs=weights * math.prod(sizes),
             window=windows(sizes, kernel, stride, padding, dilation, transposed=True),
+            saves=(INPUT,),
             formulas={
                 "weights": f"{c_in}*({per_input_text})",
                 "biases": str(self.filters) if self.bias else "0",

@@ -84,6 +84,15 @@ def windowed(
     return out
 
 
+def same_padded(sizes: Axes, kernel: Axes, stride: Axes, dilation: Axes) -> Axes:
+    """The input sizes after TensorFlow's "same" padding (``total`` added per axis, as in
+    :func:`windows`): what a layer with ``pad=same`` reads, a zero-padded copy."""
+    return tuple(
+        n + max((-(-n // s) - 1) * s + span - n, 0)
+        for n, s, span in zip(sizes, stride, effective(kernel, dilation), strict=True)
+    )
+
+
 def kernel_text(kernel: Axes) -> str:
     return "*".join(str(k) for k in kernel)
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import Args, Effect, LayerError, LayerType, Shape, parse_int, register
+from .base import INPUT, Args, Effect, LayerError, LayerType, Saved, Shape, parse_int, register
 
 
 @register
@@ -17,7 +17,8 @@ class FullyConnected(LayerType):
     weights in*N, MACs in*N. On a feature map its receptive-field step is the whole map.
 
     ``per=token``: ``torch.nn.Linear`` on the channels of every token (or map position),
-    keeping the other axes: weights C*N, MACs tokens*C*N, receptive field unchanged."""
+    keeping the other axes: weights C*N, MACs tokens*C*N, receptive field unchanged.
+    Backward: keeps its input (its flattened view)."""
 
     units: int
     bias: bool
@@ -54,6 +55,7 @@ class FullyConnected(LayerType):
             macs=fan_in * self.units,
             rf_kernel=whole,
             rf_stride=whole,
+            saves=(Saved("input-flat"),),
             formulas={
                 "weights": f"{fan_in_text}*{self.units}",
                 "biases": str(self.units) if self.bias else "0",
@@ -70,6 +72,7 @@ class FullyConnected(LayerType):
             weights=c * self.units,
             biases=self.units if self.bias else 0,
             macs=tokens * c * self.units,
+            saves=(INPUT,),
             formulas={
                 "weights": f"{c}*{self.units}",
                 "biases": str(self.units) if self.bias else "0",

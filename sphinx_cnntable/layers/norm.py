@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import Args, Effect, LayerError, LayerType, Shape, register, show_shape
+from .base import INPUT, Args, Effect, LayerError, LayerType, Saved, Shape, register, show_shape
 from .geometry import spatial
 
 
@@ -32,6 +32,9 @@ class BatchNorm(LayerType):
             weights=channels,
             biases=channels,
             non_trainable=2 * channels,
+            # its input; the batch mean and inverse std, and the running mean and
+            # variance (buffers the backward receives): 4C float32, whatever the batch
+            saves=(INPUT, Saved("new", 4 * channels, "float32", per_sample=False)),
             formulas={"weights": str(channels), "biases": str(channels), "non_trainable": f"2*{channels}"},
         )
 
@@ -42,6 +45,8 @@ class LocalResponseNorm(LayerType):
     """``lrn`` (``size=`` neighbouring channels, default 5): normalises across the
     channels of a feature map, so it needs a feature-map input; no parameters."""
 
+    size: int = 5
+
     names: ClassVar[tuple[str, ...]] = ("lrn",)
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"^lrn$")
     family: ClassVar[str] = "activation"
@@ -49,12 +54,16 @@ class LocalResponseNorm(LayerType):
 
     @classmethod
     def build(cls, match: re.Match[str], args: Args) -> LayerType:
-        args.integer("size", 5)
-        return cls()
+        return cls(size=args.integer("size", 5))
 
     def apply(self, shape: Shape, head: str) -> Effect:
-        spatial(shape, head)
-        return Effect(output_shape=shape)
+        sizes, channels = spatial(shape, head)
+        # F.local_response_norm's steps: the squares padded to C+size-1 channels (kept by
+        # its average pooling), the base and the result of the power (kept by pow and
+        # the division), and the input (kept by the square and the division)
+        positions = math.prod(sizes)
+        kept = (channels + self.size - 1) * positions + 2 * channels * positions
+        return Effect(output_shape=shape, saves=(INPUT, Saved("new", kept)))
 
 
 def _affine(channels: int, affine: bool) -> Effect:
@@ -85,7 +94,11 @@ class LayerNorm(LayerType):
 
     def apply(self, shape: Shape, head: str) -> Effect:
         params = _affine(shape[-1], True)
-        return Effect(output_shape=shape, weights=params.weights, biases=params.biases, formulas=params.formulas)
+        positions = math.prod(shape[:-1])  # its input, and a mean and 1/std per position
+        return Effect(
+            output_shape=shape, weights=params.weights, biases=params.biases, formulas=params.formulas,
+            saves=(INPUT, Saved("new", 2 * positions, "float32")), view="channels-last",
+        )
 
 
 @register
@@ -115,7 +128,10 @@ class GroupNorm(LayerType):
         if channels // self.groups * math.prod(sizes) < 2:
             raise LayerError(f"{head}: needs more than one value per group (as PyTorch)")
         params = _affine(channels, self.affine)
-        return Effect(output_shape=shape, weights=params.weights, biases=params.biases, formulas=params.formulas)
+        return Effect(  # its input, and a mean and 1/std per group and sample
+            output_shape=shape, weights=params.weights, biases=params.biases, formulas=params.formulas,
+            saves=(Saved("input-contiguous"), Saved("new", 2 * self.groups, "float32")),
+        )
 
 
 @register
@@ -141,7 +157,13 @@ class InstanceNorm(LayerType):
         if math.prod(sizes) < 2:
             raise LayerError(f"{head}: needs more than one position per channel, not {show_shape(sizes)} (as PyTorch)")
         params = _affine(shape[-1], self.affine)
-        return Effect(output_shape=shape, weights=params.weights, biases=params.biases, formulas=params.formulas)
+        # its input, a mean and 1/std per channel and sample (and, affine, the weight
+        # repeated for every sample: PyTorch runs it as a batch norm of N*C channels)
+        kept = (3 if self.affine else 2) * shape[-1]
+        return Effect(
+            output_shape=shape, weights=params.weights, biases=params.biases, formulas=params.formulas,
+            saves=(Saved("input-contiguous"), Saved("new", kept, "float32")),
+        )
 
 
 @register
@@ -160,4 +182,5 @@ class LayerScale(LayerType):
 
     def apply(self, shape: Shape, head: str) -> Effect:
         channels = shape[-1]
-        return Effect(output_shape=shape, weights=channels, formulas={"weights": str(channels)})
+        return Effect(output_shape=shape, weights=channels, formulas={"weights": str(channels)}, saves=(INPUT,),
+                      view="like")

@@ -1,5 +1,7 @@
 """Layers that only rearrange or resample a tensor: flatten, upsampling, pixel
-shuffle, zero padding and cropping. None has parameters or MACs."""
+shuffle, zero padding and cropping. None has parameters or MACs, and none keeps anything
+for backward; ``flatten`` and ``crop`` are views of their input (their output shares its
+storage)."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ class Flatten(LayerType):
 
     def apply(self, shape: Shape, head: str) -> Effect:
         whole = shape[:-1]
-        return Effect(output_shape=(math.prod(shape),), rf_kernel=whole, rf_stride=whole)
+        return Effect(output_shape=(math.prod(shape),), rf_kernel=whole, rf_stride=whole, aliases=True, view="reshape")
 
 
 @register
@@ -225,4 +227,5 @@ class Crop(LayerType):
             out = tuple(n - b - a for n, b, a in zip(sizes, before, after, strict=True))
             if min(out) < 1:
                 raise LayerError(f"{head}: cropping {show_axes(sizes)} leaves nothing ({show_axes(out)})")
-        return Effect(output_shape=(*out, channels), rf_kernel=(1,) * rank, rf_stride=(1,) * rank)
+        # a view of its input: a layer after it keeps the whole uncropped storage
+        return Effect(output_shape=(*out, channels), rf_kernel=(1,) * rank, rf_stride=(1,) * rank, aliases=True, view="strided")

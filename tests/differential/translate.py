@@ -55,6 +55,7 @@ _ELEMENTWISE = {
     "tanh": nn.Tanh,
     "identity": nn.Identity,
 }
+_IN_PLACE = ("relu", "relu6", "leakyrelu", "elu", "silu", "swish", "hswish", "hardswish", "hsigmoid", "hardsigmoid")
 _FAMILY = {"conv": "conv", "dwconv": "conv", "deconv": "conv", "convt": "conv", "upconv": "conv", "fc": "fc",
            "linear": "fc", "dense": "fc", "maxpool": "pool", "avgpool": "pool", "pool": "pool", "bn": "norm",
            "batchnorm": "norm", "patch": "conv", "attention": "fc", "mhsa": "fc", "selfattention": "fc",
@@ -513,6 +514,12 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
     if m:
         units = int(m.group(1) or positional[0])
         if options.get("per", "all").lower() == "token":
+            if size is not None:
+                # nn.Linear on every position's channels, kept channels-first: a pointwise
+                # convolution (same weights, MACs and saved input; a channels-last view
+                # through nn.Linear would be copied by its reshape at batch > 1, which a
+                # channels-last model such as torchvision's ViT does not do)
+                return Leaf(text, _nd("Conv", rank)(channels, units, 1, bias=bias))
             return Leaf(text, ChannelsLast(nn.Linear(channels, units, bias=bias)))
         return Leaf(text, nn.Flatten(), nn.Linear(math.prod(x.shape[1:]), units, bias=bias))
     m = re.match(r"^(?:upsampling|upsample)(\w*)$", head)
@@ -563,7 +570,10 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
     if head == "layerscale":
         return Leaf(text, LayerScale(channels))
     if head in ("droppath", "stochasticdepth"):
-        return Leaf(text, nn.Identity())
+        _swin()  # the torchvision import, its compiled ops skipped
+        from torchvision.ops import StochasticDepth
+
+        return Leaf(text, StochasticDepth(float(options.get("p", "0.1")), "row"))
     if head in ("shuffle", "channelshuffle"):
         return Leaf(text, nn.ChannelShuffle(int(options.get("groups", "2"))))
     if head == "softmax":
@@ -573,6 +583,9 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
     if head == "lrn":
         return Leaf(text, nn.LocalResponseNorm(int(options.get("size", "5"))))
     if head in _ELEMENTWISE:
+        if head in _IN_PLACE:  # relu is in place by default, as torchvision builds it
+            inplace = options.get("inplace", "yes" if head == "relu" else "no").lower() in ("yes", "true", "on", "1")
+            return Leaf(text, _ELEMENTWISE[head](inplace=inplace))
         return Leaf(text, _ELEMENTWISE[head]())
     raise ValueError(f"translate: unknown layer {text!r}")
 
