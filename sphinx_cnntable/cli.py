@@ -22,7 +22,7 @@ from .errors import SpecError
 from .limits import MAX_SPEC_BYTES
 from .outputs import FORMATS, input_shape, output_format, positive, render, request_from, yes_no
 from .render_text import safe
-from .table import COLUMNS, column_keys, parse_numbers
+from .table import COLUMNS, column_keys, macs_per, parse_numbers
 from .training import optimizer_name
 from .units import DTYPE_BITS, MAX_PRECISION, dtype_name
 
@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="batch size: activations and saved-for-backward bytes are for N samples (default 1)")
     add("--training", metavar="OPTIMIZER", type=_text(optimizer_name),
         help="training-memory summary for none (default), sgd, momentum, adam or adamw")
+    add("--macs-per", metavar="sample|batch", type=_text(macs_per),
+        help="MACs per sample (default, as torchvision counts) or for the whole --batch")
     add("--no-totals", dest="totals", action="store_false", default=None, help="leave out the totals")
     add("--color", choices=("auto", "always", "never"), default="auto",
         help="colour the text format: auto (a terminal, unless NO_COLOR is set), always, never")
@@ -173,7 +175,8 @@ def _table(args: list[str]) -> int:
     namespace = build_parser().parse_args(args)
     values = {key: getattr(namespace, key.replace("-", "_")) for key in
               ("format", "input", "bias", "dtype", "columns", "formulas", "numbers",
-               "precision", "fold", "hide-empty", "depth", "totals", "batch", "training")}
+               "precision", "fold", "hide-empty", "depth", "totals", "batch", "training",
+               "macs-per")}
     try:
         request = request_from(values)
     except ValueError as error:

@@ -60,7 +60,7 @@ class CnnBreakdown(SphinxDirective):
         for name in (
             "input", "file", "name", "class", "bias", "dtype", "columns", "formulas",
             "numbers", "precision", "fold", "hide-empty", "depth", "no-totals", "chart", "chart-scale", "verify",
-            "batch", "training",
+            "batch", "training", "macs-per",
         )
     }
 

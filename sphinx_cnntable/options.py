@@ -11,7 +11,7 @@ from docutils.parsers.rst import directives
 
 from .engine import parse_shape
 from .errors import SpecError
-from .table import TableOptions, column_keys, parse_numbers
+from .table import TableOptions, column_keys, macs_per, parse_numbers
 from .training import optimizer_name
 from .units import MAX_PRECISION, dtype_name
 
@@ -21,7 +21,7 @@ MAX_BATCH = 1_000_000
 OPTION_NAMES = (
     "input", "file", "name", "class", "bias", "dtype", "columns", "formulas",
     "numbers", "precision", "fold", "hide-empty", "depth", "no-totals", "chart", "chart-scale",
-    "batch", "training",
+    "batch", "training", "macs-per",
 )
 """Every option of ``cnn-breakdown``; each takes text (flags: empty, yes or no)."""
 
@@ -62,6 +62,9 @@ def directive_options(
     with _option("training"):
         if "training" in options:
             kwargs["training"] = optimizer_name(options["training"])
+    with _option("macs-per"):
+        if "macs-per" in options:
+            kwargs["macs_per"] = macs_per(options["macs-per"])
     input_shape = None
     if "input" in options:
         try:

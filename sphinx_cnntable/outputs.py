@@ -11,7 +11,7 @@ from .engine import analyse, parse_shape
 from .errors import SpecError
 from .render_json import render_json
 from .render_text import render_csv, render_markdown, render_rst, render_text
-from .table import TableOptions, build_table, column_keys, parse_numbers
+from .table import TableOptions, build_table, column_keys, macs_per, parse_numbers
 from .training import optimizer_name
 from .units import MAX_PRECISION, dtype_name
 
@@ -19,7 +19,8 @@ FORMATS = ("text", "markdown", "rst", "json", "csv")
 FORMAT_ALIASES = {"md": "markdown", "rest": "rst", "restructuredtext": "rst", "txt": "text"}
 FLAGS = ("formulas", "fold", "hide-empty", "totals")
 """Options that are yes/no; the rest take a value."""
-VALUED = ("format", "input", "bias", "dtype", "columns", "numbers", "precision", "depth", "batch", "training")
+VALUED = ("format", "input", "bias", "dtype", "columns", "numbers", "precision", "depth", "batch", "training",
+          "macs-per")
 _TRUE = ("yes", "true", "on", "1")
 _FALSE = ("no", "false", "off", "0")
 T = TypeVar("T")
@@ -103,6 +104,8 @@ def request_from(values: Mapping[str, str | bool | None], default_format: str = 
         options = replace(options, batch=positive(batch, "batch", 1, 1_000_000))
     if (training := text("training")) is not None:
         options = replace(options, training=_checked("training", optimizer_name, training))
+    if (per := text("macs-per")) is not None:
+        options = replace(options, macs_per=_checked("macs-per", macs_per, per))
     fmt = text("format")
     bias = text("bias")
     shape = text("input")

@@ -136,7 +136,9 @@ class TableOptions:
     totals: bool = True
     batch: int = 1
     """Samples per batch: activations and saved tensors are for the whole batch (MACs
-    stay per sample)."""
+    stay per sample unless ``macs_per`` is ``batch``)."""
+    macs_per: str = "sample"
+    """``sample`` (the default, as torchvision's ``_ops``) or ``batch``: MACs times ``batch``."""
     training: str = "none"
     """The optimizer for the training-memory summary (:mod:`.training`); ``none``: no summary."""
     max_rows: int | None = None
@@ -243,7 +245,7 @@ def _header(column: Column, options: TableOptions) -> Column:
     if column.key == "activations" and options.batch > 1:
         return replace(column, header=f"Activations (batch {options.batch})")
     if column.key == "macs" and options.batch > 1:
-        return replace(column, header="MACs (per sample)")
+        return replace(column, header=f"MACs (batch {options.batch})" if _macs_per_batch(options) else "MACs (per sample)")
     return column
 
 
@@ -356,8 +358,24 @@ def _table_row(row: Row, count: int, members: list[Row], columns: list[Column], 
 
 
 def _value(column: Column, row: Row, options: TableOptions) -> int:
-    """A numeric cell's value; saved bytes at the table's dtype."""
-    return row.saved_bytes(options.dtype) if column.key == "saved" else int(column.value(row))
+    """A numeric cell's value; saved bytes at the table's dtype; MACs per batch when asked."""
+    if column.key == "saved":
+        return row.saved_bytes(options.dtype)
+    if column.key == "macs" and _macs_per_batch(options):
+        return int(row.macs) * options.batch
+    return int(column.value(row))
+
+
+def macs_per(text: str) -> str:
+    """``sample`` or ``batch`` (``:macs-per:``, ``--macs-per``); ``ValueError`` otherwise."""
+    word = text.strip().lower()
+    if word not in ("sample", "batch"):
+        raise ValueError(f"expected sample or batch, got {text!r}")
+    return word
+
+
+def _macs_per_batch(options: TableOptions) -> bool:
+    return options.macs_per == "batch" and options.batch > 1
 
 
 def _formula(members: list[Row], column: Column, values: list[int], options: TableOptions) -> str | None:
@@ -379,6 +397,8 @@ def _formula(members: list[Row], column: Column, values: list[int], options: Tab
         return None
     if column.key == "memory":
         expression = f"{expression}*{_bytes_per(options.dtype)}"
+    if column.key == "macs" and _macs_per_batch(options):
+        expression = f"{expression}*{options.batch}"
     if expression.isdigit():
         return None
     return expression
@@ -394,7 +414,8 @@ def _totals(breakdown: Breakdown, options: TableOptions) -> list[TotalLine]:
     act_bytes = nbytes(totals.activations, options.dtype)
     param_bytes = nbytes(totals.params, options.dtype)
     fmt = lambda value: _number(value, options)  # noqa: E731
-    per = " per sample" if options.batch > 1 else ""
+    per = (f", batch {options.batch}" if _macs_per_batch(options) else " per sample") if options.batch > 1 else ""
+    macs = totals.macs * options.batch if _macs_per_batch(options) else totals.macs
     batch = f", batch {options.batch}" if options.batch > 1 else ""
     lines = [
         TotalLine("Total params", fmt(totals.params), totals.params, "params"),
@@ -407,7 +428,7 @@ def _totals(breakdown: Breakdown, options: TableOptions) -> list[TotalLine]:
         ),
         TotalLine("Weights", fmt(totals.weights), totals.weights, "weights"),
         TotalLine("Biases", fmt(totals.biases), totals.biases, "biases"),
-        TotalLine(f"MACs (conv, fc and attention multiply-accumulates{per})", fmt(totals.macs), totals.macs, "macs"),
+        TotalLine(f"MACs (conv, fc and attention multiply-accumulates{per})", fmt(macs), macs, "macs"),
         TotalLine(f"Activations (elements, input included{batch})", fmt(totals.activations), totals.activations,
                   "activations"),
         TotalLine(

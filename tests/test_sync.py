@@ -236,12 +236,12 @@ def test_regression_every_problem_of_a_file_in_one_run(readme_dir: Path) -> None
         assert result.returncode == 1
         assert result.stderr.splitlines() == [
             "README.md:2: unknown marker option 'colums' (did you mean 'columns'? one of format, input, bias, dtype, "
-            "columns, numbers, precision, depth, batch, training, formulas, fold, hide-empty, totals, no-totals)",
+            "columns, numbers, precision, depth, batch, training, macs-per, formulas, fold, hide-empty, totals, no-totals)",
             "README.md:4: cannot read specs/missing.cnn: No such file or directory",
             "README.md:8: '<!-- end cnn-breakdown -->' without an opening marker",
             "README.md:9: specs/bad.cnn:3: conv9-4: kernel 9x9 is larger than the padded input 4x4",
             "README.md:11: unknown marker option 'numbrs' (did you mean 'numbers'? one of format, input, bias, dtype, "
-            "columns, numbers, precision, depth, batch, training, formulas, fold, hide-empty, totals, no-totals)",
+            "columns, numbers, precision, depth, batch, training, macs-per, formulas, fold, hide-empty, totals, no-totals)",
         ], result.stderr
         assert (readme_dir / "README.md").read_bytes() == source.encode("utf-8")
 

@@ -52,6 +52,15 @@ def test_batch_and_training_rst(project) -> None:
     assert lines["Training memory (momentum, batch 2, float32): saved for backward"].replace("\xa0", " ").startswith(f"{SAVED_2:,} B")
 
 
+def test_macs_per_batch_rst(project) -> None:
+    app = project(_rst(":columns: name, macs\n:batch: 4\n:macs-per: batch\n:depth: 1"))
+    assert _warnings(app) == []
+    table, _ = _table(app)
+    assert table.headers == ["Layer", "MACs (batch 4)"]
+    line = next(value for key, value in table.totals.items() if key.startswith("MACs"))
+    assert line == f"{4 * 1_814_073_344:,}"  # torchvision's published 1.81 GFLOPs (MACs) x 4
+
+
 def test_batch_myst(project) -> None:
     text = "# Page\n\n```{cnn-breakdown} ResNet-18\n:name: r18\n:training: sgd\n\n" + RESNET18 + "```\n\n"
     text += "Saved {cnn}`r18:saved_memory:raw`.\n"
@@ -73,7 +82,8 @@ def test_shared_option_parsing() -> None:
     """The mystmd plugin and the directive read options through the same function."""
     table, *_ = directive_options({"batch": "8", "training": "AdamW"})
     assert (table.batch, table.training) == (8, "adamw")
-    for bad in ({"batch": "0"}, {"batch": "x"}, {"training": "adamx"}):
+    assert directive_options({"batch": "8", "macs-per": "Batch"})[0].macs_per == "batch"
+    for bad in ({"batch": "0"}, {"batch": "x"}, {"training": "adamx"}, {"macs-per": "token"}):
         try:
             directive_options(bad)
         except OptionError:

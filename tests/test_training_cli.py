@@ -60,10 +60,27 @@ def test_csv_and_markdown_show_the_saved_column() -> None:
     assert "Saved for backward" in text
 
 
+RESNET18_MACS = 1_814_073_344  # torchvision's published _ops for resnet18: 1.81 GFLOPs at batch 1
+
+
+def test_macs_per_sample_or_per_batch() -> None:
+    per_sample = cli(str(RESNET18), "--batch", "8", "--columns", "name,macs").stdout
+    assert "MACs (per sample)" in per_sample
+    assert f"multiply-accumulates per sample): {RESNET18_MACS:,}" in " ".join(per_sample.split())
+    per_batch = cli(str(RESNET18), "--batch", "8", "--macs-per", "batch", "--columns", "name,macs").stdout
+    assert "MACs (batch 8)" in per_batch
+    assert f"multiply-accumulates, batch 8): {8 * RESNET18_MACS:,}" in " ".join(per_batch.split())
+    fc = [line.split() for line in per_batch.splitlines() if line.startswith("fc ")]
+    assert fc == [["fc", f"{8 * 512 * 1000:,}"]]
+    # at batch 1 a batch is a sample
+    assert cli(str(RESNET18), "--macs-per", "batch").stdout == cli(str(RESNET18)).stdout
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("--batch", "0"), "batch must be between 1 and"),
     (("--batch", "two"), "--batch"),
     (("--training", "rmsprop"), "unknown optimizer 'rmsprop'"),
+    (("--macs-per", "bach"), "expected sample or batch, got 'bach'"),
 ])
 def test_bad_values_exit_2(args: tuple[str, ...], message: str) -> None:
     done = cli(str(RESNET18), *args)
