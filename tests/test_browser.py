@@ -29,10 +29,11 @@ import screenshots  # noqa: E402 (docs/screenshots.py)
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PAGES = ("vgg16", "quickstart", "gallery/resnet18", "gallery/mobilenet_v2", "gallery/googlenet")
-TABLES = {"vgg16": (4, 27), "quickstart": (1, 9), "gallery/resnet18": (1, 9), "gallery/mobilenet_v2": (1, 9),
+TABLES = {"vgg16": (6, 55), "quickstart": (1, 9), "gallery/resnet18": (1, 9), "gallery/mobilenet_v2": (1, 9),
           "gallery/googlenet": (1, 9)}
 """How many ``cnn-breakdown`` tables each page holds, and total lines (9 a table; one of
-VGG-16's tables has ``:no-totals:``)."""
+VGG-16's tables has ``:no-totals:``, and its two training tables add the batch's and the
+training memory's lines)."""
 WIDTHS = (1280, 390)
 VARIANTS = (("alabaster", False), ("furo", False), ("furo", True), ("rtd", False), ("pydata", False))
 
