@@ -75,6 +75,7 @@ import sys
 sys.modules["torch"] = None      # as if torch were not installed
 sys.modules["onnx"] = None
 extensions = ["sphinx_cnntable"]
+show_warning_types = True  # Sphinx 7.4 leaves the [type.subtype] suffix out by default
 """
 
 PAGE = """\

@@ -28,6 +28,7 @@ CONF = """\
 import os, sys
 sys.path.insert(0, os.path.dirname(__file__))
 extensions = ["sphinx_cnntable"]
+show_warning_types = True  # Sphinx 7.4 leaves the [type.subtype] suffix out by default
 """
 
 PAGE = """\
