@@ -25,6 +25,7 @@ Sizes: ``"float"`` values are of the activation dtype (``Row.saved_elements``);
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -53,7 +54,7 @@ def account(rows: Sequence[Any], batch: int) -> None:
         if batch != 1:
             row.activations = batch * elements
             if "activations" in row.formulas:
-                row.formulas["activations"] = f"{batch}*{row.formulas['activations']}"
+                row.formulas = {**row.formulas, "activations": f"{batch}*{row.formulas['activations']}"}
         if row.kind == "input":
             storage.append(index)
             allocated.append(batch * math.prod(row.output_shape))
@@ -118,11 +119,15 @@ def account(rows: Sequence[Any], batch: int) -> None:
     _subtotals(rows)
 
 
+@functools.lru_cache(maxsize=1024)
 def _dense(shape: tuple[int, ...], batch: int) -> Layout:
     """The sizes and strides of a new tensor of ``shape`` (HxWxC) in PyTorch's layout:
-    (batch, channels, spatial axes), contiguous."""
+    (batch, channels, spatial axes), contiguous. Cached: a network repeats its shapes."""
     sizes = (batch, shape[-1], *shape[:-1])
-    return sizes, tuple(math.prod(sizes[i + 1:]) for i in range(len(sizes)))
+    strides = [1] * len(sizes)
+    for axis in range(len(sizes) - 2, -1, -1):
+        strides[axis] = strides[axis + 1] * sizes[axis + 1]
+    return sizes, tuple(strides)
 
 
 def _tokens_major(sizes: tuple[int, ...]) -> Layout:

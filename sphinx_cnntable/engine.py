@@ -565,7 +565,7 @@ def _apply_layer(
             activations=applied.activations,
             receptive_field=after.sizes,
             jump=after.jump,
-            formulas=dict(applied.formulas),
+            formulas=applied.formulas,  # shared by the rows of one cached layer; never changed in place
             inputs=(state.row,),
             saves=effect.saves,
             aliases=effect.aliases,
