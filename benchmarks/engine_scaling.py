@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sphinx_cnntable.engine import analyse
+from sphinx_cnntable.errors import SpecError
 
 SIZES = (1_000, 10_000, 100_000)
 UNIT = ("conv3-64", "bn", "relu")
@@ -115,6 +116,40 @@ def report(name: str, make: Callable[[int], str]) -> None:
           f"100k under 1 s: {'yes' if times[100_000] < 1 else 'NO'}")
 
 
+ADVERSARIAL = {
+    "defaults": "input 8x8x3\nrepeat 1000:\n  repeat 300:\n    default conv bias=no stride=1\nrelu\n",
+    "groups": "input 8x8x3\nrepeat 50000:\n  g: relu\n",
+    "calls": "input 8x8x3\ndefine b n:\n  conv1-{n}\nrepeat 50000:\n  b 8\n",
+    "residuals": "input 8x8x3\nrepeat 50000:\n  residual:\n    relu\n",
+    "concats": "input 8x8x3\nrepeat 25000:\n  concat:\n    branch: conv1-1\n    branch: relu\n  conv1-3\n",
+    "deconv/conv": "input 64x64x3\nrepeat 50000:\n  deconv3-8/2\n  conv3-8/2\n",
+    "mixed strides": "input 60x60x3\nrepeat 10000:\n  deconv5-8/5\n  conv3-8/2 pad=1\n  deconv3-8/2\n  conv7-8/5 pad=3\n",
+    "up 3/2, down": "input 64x64x3\nrepeat 50000:\n  upsample size=96x96\n  upsample size=64x64\n",
+    "runaway": "input 8x8x3\nrepeat 100000:\n  repeat 100000:\n    default bias=no\nrelu\n",
+}
+"""Specs that make few rows per statement, or many receptive-field evaluations per row."""
+
+
+def work_report() -> None:
+    """Engine time per 100,000 steps of work (the unit of the work limit) on the
+    adversarial specs, against the flat 100k-layer spec measured in the same run."""
+    baseline_text = flat(100_000)
+    baseline = best_time(baseline_text, 3) / analyse(baseline_text).work * 100_000
+    print(f"{'flat (baseline)':16} {baseline * 1000:7.0f} ms per 100k steps")
+    for name, text in ADVERSARIAL.items():
+        start = time.perf_counter()
+        try:
+            breakdown = analyse(text)
+        except SpecError as error:
+            elapsed = time.perf_counter() - start
+            print(f"{name:16} refused in {elapsed * 1000:7.1f} ms ({error.message[:40]}...)")
+            continue
+        elapsed = time.perf_counter() - start
+        per = elapsed / breakdown.work * 100_000
+        print(f"{name:16} {per * 1000:7.0f} ms per 100k steps ({breakdown.work:>9,} steps, "
+              f"{len(breakdown.rows):>7,} rows, {elapsed * 1000:6.0f} ms), ratio to flat {per / baseline:.2f}")
+
+
 def profile(text: str) -> None:
     profiler = cProfile.Profile()
     profiler.runcall(analyse, text)
@@ -125,13 +160,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", action="store_true", help="profile the 100k-layer specs")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory figures")
+    parser.add_argument("--work", action="store_true", help="only the time per step of work on adversarial specs")
     args = parser.parse_args()
+    if args.work:
+        work_report()
+        return
     for name, make in (("flat", flat), ("repeat", repeated)):
         report(name, make)
         if not args.no_memory:
             memory(name, make)
         if args.profile:
             profile(make(100_000))
+    work_report()
 
 
 if __name__ == "__main__":

@@ -61,8 +61,9 @@ def account(rows: Sequence[Any], batch: int) -> None:
             layout.append(_dense(row.output_shape, batch))
             grad.append(False)
             continue
-        first = row.inputs[0]
-        needs = any(grad[i] for i in row.inputs)
+        inputs = row.inputs
+        first = inputs[0]
+        needs = grad[first] if len(inputs) == 1 else any(grad[i] for i in inputs)
         trainable = row.weights + row.biases > 0
         own = _dense(row.output_shape, batch)
         if row.view == "strided":  # a slice: the input's strides
@@ -80,9 +81,11 @@ def account(rows: Sequence[Any], batch: int) -> None:
         if row.aliases and view is not None and len(view[0]) != len(own[0]):
             view = own  # a view of another rank (selectcls): laid out densely
         storage.append(storage[first] if row.aliases and view is not None else index)
-        allocated.append(batch * math.prod(_allocated(row, batch)))
+        allocated.append(batch * (math.prod(_allocated(row, batch)) if row.padded else elements))
         layout.append(view if row.aliases and view is not None else own)
         grad.append(needs or trainable)
+        if not (needs or trainable) and row.kind != "merge":
+            continue  # autograd records nothing
         keys: list[tuple[tuple[Any, ...], str, int]] = []
         if row.kind == "merge":
             if row.layer == "multiply":
@@ -91,20 +94,22 @@ def account(rows: Sequence[Any], batch: int) -> None:
                     keys.append(_storage(allocated, storage[body], batch))
                 if grad[body]:
                     keys.append(_storage(allocated, storage[given], batch))
-        elif needs or trainable:
+        else:
             for saved in row.saves:
-                if (saved.tensor == "input-contiguous" and not _is_contiguous(_read(row, layout[first], batch))) or (
+                if saved.tensor == "input":
+                    keys.append(_storage(allocated, storage[first], batch))
+                elif saved.tensor == "output":
+                    keys.append(_storage(allocated, storage[index], batch))
+                elif (saved.tensor == "input-contiguous" and not _is_contiguous(_read(row, layout[first], batch))) or (
                     saved.tensor == "input-flat"
                     and _reshaped(layout[first], (batch, math.prod(rows[first].output_shape))) is None
                 ):
                     size = batch * math.prod(row.output_shape if saved.tensor == "input-contiguous" else rows[first].output_shape)
                     keys.append((("new", index, len(keys)), "float", size))
-                elif saved.tensor in ("input", "input-contiguous", "input-flat") or (
+                elif saved.tensor in ("input-contiguous", "input-flat") or (
                     saved.tensor == "input-view" and _in_projection_view(_read(row, layout[first], batch))
                 ):
                     keys.append(_storage(allocated, storage[first], batch))
-                elif saved.tensor == "output":
-                    keys.append(_storage(allocated, storage[index], batch))
                 elif not (saved.batch_one and batch != 1):  # "new", or "input-view" copied
                     size = saved.elements * (batch if saved.per_sample else 1)
                     keys.append((("new", index, len(keys)), saved.kind, size))

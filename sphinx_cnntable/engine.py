@@ -14,8 +14,10 @@ this is how a long skip (a U-Net decoder's ``concat`` of ``enc1``) is written.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
+import gc
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -23,9 +25,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from . import arith, backward, receptive
+from .receptive import Window
 from .errors import SpecError
 from .layers import MERGES, Effect, LayerError, Saved, Shape, build_layer, known_keywords, parse_int, suggest
-from .limits import MAX_DEPTH, MAX_DIGITS, MAX_NUMBER, MAX_REPEAT, MAX_ROWS, MAX_WORK, WORK_CHARS
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_NUMBER, MAX_REPEAT, MAX_ROWS, MAX_WORK, TAPS_PER_STEP, WORK_CHARS
 from .units import nbytes
 from .spec import (
     BlockStatement,
@@ -126,6 +129,8 @@ class Breakdown:
     """Index of the row that made the main path's output (a side output is not it)."""
     batch: int = 1
     """The batch size: activations and saved tensors are for this many samples."""
+    work: int = 0
+    """The steps of work computing it took (see :data:`~.limits.MAX_WORK`)."""
 
     @property
     def output_shape(self) -> Shape:
@@ -146,7 +151,7 @@ class Breakdown:
 Step = tuple[int | Fraction, ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class _State:
     """The shape so far, per spatial axis of the input what each position sees, and
     the index of the row that made the tensor (``row``)."""
@@ -154,17 +159,22 @@ class _State:
     shape: Shape
     rf: tuple[receptive.Axis, ...]
     row: int = 0
+    sizes: tuple[int, ...] = ()
+    """The receptive field per axis; all 0 when one axis sees no input anywhere (an
+    output position then sees nothing, whatever the other axes would add)."""
+    jump: Step = ()
 
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        """The receptive field per axis; all 0 when one axis sees no input anywhere (an
-        output position then sees nothing, whatever the other axes would add)."""
-        sizes = tuple(axis.size for axis in self.rf)
-        return sizes if all(sizes) else (0,) * len(sizes)
+    def __post_init__(self) -> None:
+        if not self.sizes:
+            sizes = tuple(axis.size for axis in self.rf)
+            self.sizes = sizes if all(sizes) else (0,) * len(sizes)
+            self.jump = tuple(receptive.whole_jump(axis) for axis in self.rf)
 
-    @property
-    def jump(self) -> Step:
-        return tuple(receptive.whole_jump(axis) for axis in self.rf)
+    def after(self, shape: Shape, rf: tuple[receptive.Axis, ...], row: int) -> _State:
+        """The state a layer leaves: its figures are this one's when ``rf`` is unchanged."""
+        if rf is self.rf:
+            return _State(shape, rf, row, self.sizes, self.jump)
+        return _State(shape, rf, row)
 
 
 @dataclass(frozen=True)
@@ -174,6 +184,23 @@ class _Applied:
     effect: Effect
     activations: int
     formulas: dict[str, str]
+    windows: tuple[Window, ...]
+    pointwise: bool
+    """Every window is 1x1 with stride 1 and no padding (or there is none): on the
+    input's own axes the receptive field goes through unchanged."""
+
+    def row(self, name: str, text: str, depth: int, line: int, path: str | None, state: _State, read: int) -> Row:
+        """The row of this layer at one place: ``state`` is what it leaves, ``read`` the
+        row it reads. Positional, in :class:`Row`'s field order: the engine's hottest line
+        (keywords cost three times as much on 100k rows)."""
+        e = self.effect
+        return Row(
+            name, "layer", text, depth, line, e.output_shape, path, None,
+            e.weights, e.biases, e.non_trainable, e.macs, self.activations,
+            state.sizes, state.jump,
+            self.formulas,  # shared by the rows of one cached layer; never changed in place
+            (read,), e.saves, e.aliases, e.view, e.padded,
+        )  # fmt: skip
 
 
 @dataclass
@@ -269,11 +296,32 @@ def analyse(text: str, input_shape: str | Shape | None = None, bias: bool | None
     """Parse and compute ``text``. ``input_shape`` overrides the spec's ``input`` line;
     ``bias`` sets the default for conv and fc layers (``default bias=...``); ``batch``
     multiplies the activations and the tensors saved for backward that grow with it."""
-    return compute(parse(text), input_shape, bias, batch)
+    with _collector_paused():
+        return compute(parse(text), input_shape, bias, batch)
 
 
 def compute(spec: Spec, input_shape: str | Shape | None = None, bias: bool | None = None, batch: int = 1) -> Breakdown:
     """Compute a parsed spec (see :func:`analyse`)."""
+    with _collector_paused():
+        return _compute(spec, input_shape, bias, batch)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the rows are built, and restore it
+    as it was, even on an error. The rows and states hold no reference cycles (plain
+    reference counting frees them), yet on 100k rows the collector's repeated passes
+    over the growing list of live rows take a fifth of the engine's time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compute(spec: Spec, input_shape: str | Shape | None, bias: bool | None, batch: int) -> Breakdown:
     statements = spec.statements
     if not statements:
         raise SpecError(1, "the spec is empty: give at least an input and one layer")
@@ -311,22 +359,35 @@ def compute(spec: Spec, input_shape: str | Shape | None = None, bias: bool | Non
     if batch < 1:
         raise SpecError(first_line, f"the batch size must be at least 1, not {batch}")
     backward.account(rows, batch)
-    leaves = [row for row in rows if row.kind != "group"]
-    trainable = sum(row.weights + row.biases for row in leaves)
-    non_trainable = sum(row.non_trainable for row in leaves)
+    weights = biases = non_trainable = macs = activations = saved_elements = saved_extra_bytes = 0
+    for row in rows:
+        if row.kind != "group":
+            weights += row.weights
+            biases += row.biases
+            non_trainable += row.non_trainable
+            macs += row.macs
+            activations += row.activations
+            saved_elements += row.saved_elements
+            saved_extra_bytes += row.saved_extra_bytes
     totals = Totals(
-        params=trainable + non_trainable,
-        trainable_params=trainable,
+        params=weights + biases + non_trainable,
+        trainable_params=weights + biases,
         non_trainable_params=non_trainable,
-        weights=sum(row.weights for row in leaves),
-        biases=sum(row.biases for row in leaves),
-        macs=sum(row.macs for row in leaves),
-        activations=sum(row.activations for row in leaves),
-        saved_elements=sum(row.saved_elements for row in leaves),
-        saved_extra_bytes=sum(row.saved_extra_bytes for row in leaves),
+        weights=weights,
+        biases=biases,
+        macs=macs,
+        activations=activations,
+        saved_elements=saved_elements,
+        saved_extra_bytes=saved_extra_bytes,
     )
     return Breakdown(
-        input_shape=shape, rows=rows, totals=totals, final_shape=state.shape, final_row=state.row, batch=batch
+        input_shape=shape,
+        rows=rows,
+        totals=totals,
+        final_shape=state.shape,
+        final_row=state.row,
+        batch=batch,
+        work=context.work,
     )
 
 
@@ -409,7 +470,9 @@ def _check_work(context: _Context, line: int, more: int) -> None:
 
 def _weight(statement: Statement) -> int:
     """The steps one run of ``statement`` counts: 1, plus 1 per ``WORK_CHARS`` of its text."""
-    text = getattr(statement, "text", "") + (getattr(statement, "argument", None) or "") + (getattr(statement, "count", None) or "")
+    if isinstance(statement, LayerStatement):
+        return 1 + (len(statement.text) + len(statement.count or "")) // WORK_CHARS
+    text = getattr(statement, "text", "") + (getattr(statement, "argument", None) or "")
     return 1 + len(text) // WORK_CHARS
 
 
@@ -497,9 +560,12 @@ def _layer_statement(
     env: Mapping[str, int | str],
 ) -> _State:
     text = _substitute(statement.text, env, statement.line)
+    head = text.split(None, 1)[0].lower()
+    if statement.count is None and statement.label is None and head != "from" and head not in context.defines:
+        _check_rows(context, statement.line, 1)  # the common line: one layer, no label
+        return _apply_layer(text, None, statement.line, state, context, depth, prefix)
     count = 1 if statement.count is None else _count(statement.count, env, statement.line, "the repeat count")
     _check_rows(context, statement.line, count)
-    head = text.split(None, 1)[0].lower()
     if head == "from":
         if count > 1:
             raise SpecError(statement.line, "'from NAME' cannot be repeated")
@@ -547,32 +613,12 @@ def _apply_layer(
     if applied is None:
         applied = _apply_new(text, line, state.shape, context)
     effect = applied.effect
-    after = _State(shape=effect.output_shape, rf=_step(state, effect, context.rows[0].output_shape), row=len(context.rows))
     shape = effect.output_shape
-    context.add_leaf(
-        Row(
-            name=label or text,
-            kind="layer",
-            layer=text,
-            depth=depth,
-            line=line,
-            output_shape=shape,
-            path=_join(prefix, label),
-            weights=effect.weights,
-            biases=effect.biases,
-            non_trainable=effect.non_trainable,
-            macs=effect.macs,
-            activations=applied.activations,
-            receptive_field=after.sizes,
-            jump=after.jump,
-            formulas=applied.formulas,  # shared by the rows of one cached layer; never changed in place
-            inputs=(state.row,),
-            saves=effect.saves,
-            aliases=effect.aliases,
-            view=effect.view,
-            padded=effect.padded,
-        )
-    )
+    if applied.pointwise and len(applied.windows) in (0, len(state.rf)):
+        after = state.after(shape, state.rf, len(context.rows))
+    else:
+        after = state.after(shape, _step(state, applied.windows, context, line), len(context.rows))
+    context.add_leaf(applied.row(label or text, text, depth, line, _join(prefix, label), after, state.row))
     return after
 
 
@@ -588,7 +634,9 @@ def _apply_new(text: str, line: int, shape: Shape, context: _Context) -> _Applie
         raise SpecError(line, str(error)) from None
     out = _bounded(effect.output_shape, line, text)
     formulas = {**effect.formulas, "activations": "*".join(map(str, out))}
-    applied = _Applied(effect=effect, activations=math.prod(out), formulas=formulas)
+    windows = effect.windows()
+    pointwise = all(window == _POINTWISE for window in windows)
+    applied = _Applied(effect=effect, activations=math.prod(out), formulas=formulas, windows=windows, pointwise=pointwise)
     context.applied[(text, context.defaults_version, shape)] = applied
     return applied
 
@@ -600,20 +648,28 @@ def _bounded(shape: Shape, line: int, what: str) -> Shape:
     return shape
 
 
-def _step(state: _State, effect: Effect, input_shape: Shape) -> tuple[receptive.Axis, ...]:
+_POINTWISE = Window(1, 1)
+"""A kernel-1, stride-1 window without padding: the receptive field goes through unchanged."""
+
+
+def _step(state: _State, windows: tuple[Window, ...], context: _Context, line: int) -> tuple[receptive.Axis, ...]:
     """Each axis through the layer's window (:func:`receptive.step`); a layer with no
     window (an activation, a layer on a vector) keeps what its input saw. A window over
     axes that are not the input's (one sliding along the tokens of a flattened map) may
-    reach any input position: each axis then sees at least the whole input."""
-    windows = effect.windows()
+    reach any input position: each axis then sees at least the whole input. The
+    evaluations beyond the textbook case count as work, before they run."""
     if not windows:
         return state.rf
     if len(windows) != len(state.rf):
         return tuple(
             axis if axis.size >= size else receptive.Periodic(1, 1, (0,), (size - 1,))
-            for axis, size in zip(state.rf, input_shape[:-1], strict=True)
+            for axis, size in zip(state.rf, context.rows[0].output_shape[:-1], strict=True)
         )
-    return tuple(receptive.step(axis, window) for axis, window in zip(state.rf, windows, strict=True))
+    pairs = tuple(zip(state.rf, windows, strict=True))
+    cost = sum(receptive.taps(axis, window) for axis, window in pairs)
+    if cost > len(pairs):
+        _spend(context, line, cost // TAPS_PER_STEP)
+    return tuple(receptive.step(axis, window) for axis, window in pairs)
 
 
 def _open_group(
@@ -720,6 +776,8 @@ def _block_body(
 
 
 def _union(a: tuple[receptive.Axis, ...], b: tuple[receptive.Axis, ...]) -> tuple[receptive.Axis, ...]:
+    if a is b or a == b:  # a branch that kept what the other saw (an identity shortcut)
+        return a
     return tuple(receptive.union(x, y) for x, y in zip(a, b, strict=True))
 
 
@@ -763,7 +821,9 @@ def _merge(
     if merge.rf == "union":
         for _, out in outs[1:]:
             rf = _union(rf, out.rf)
-    merged = _State(shape=_bounded(shape, statement.line, kind), rf=rf, row=len(context.rows))
+    same = next((out for _, out in (*outs, (0, state)) if out.rf is rf), None)  # its figures already computed
+    shape = _bounded(shape, statement.line, kind)
+    merged = same.after(shape, rf, len(context.rows)) if same is not None else _State(shape, rf, len(context.rows))
     _merge_row(context, merge.row, statement.line, depth + 1, merged, tuple(out.row for _, out in outs))
     _close_group(context, index, merged)
     return merged

@@ -8,7 +8,14 @@ MAX_ROWS = 250_000
 MAX_WORK = 1_000_000
 """Steps of work computing a spec may take: every statement executed counts one (a
 ``default`` line too, though it makes no row), plus one per 100 characters of its text,
-one per row an ``xN`` makes beyond the first, and one per ``repeat`` iteration."""
+one per row an ``xN`` makes beyond the first, one per ``repeat`` iteration, and one per
+``TAPS_PER_STEP`` receptive-field evaluations."""
+
+TAPS_PER_STEP = 4
+"""Receptive-field evaluations that count as one more step of work: after transposed or
+fractional strides an axis repeats with a period of up to 4,096 positions, and a window
+of kernel ``k`` then reads up to ``k`` taps per position (see ``receptive.taps``). The
+textbook case (period 1, every network without upsampling) counts nothing."""
 
 WORK_CHARS = 100
 """Characters of a statement's text that count as one more step of work."""

@@ -113,6 +113,23 @@ def _max(values: list[int | None]) -> int | None:
     return max(present) if present else None
 
 
+def taps(axis: Axis, window: Window) -> int:
+    """An upper bound on the evaluations :func:`step` makes: 1 for an envelope and for
+    the textbook case, else, per output position of the period, one plus the taps it
+    reads (the engine counts them as work, see :data:`~.limits.TAPS_PER_STEP`)."""
+    if isinstance(axis, Envelope):
+        return 1
+    k, s, d, period = window.kernel, window.stride, window.dilation, axis.period
+    if window.transposed:
+        first = 1 if period * s * k > MAX_PERIOD else period * s * (k + 1)
+        return first + (3 * period * s if window.then_stride > 1 else 0)
+    if period == 1 and axis.lo[0] is not None and axis.hi[0] is not None and window.then_stride == 1:
+        return 1
+    new_period = period // math.gcd(period, s)
+    cycle = min(k, period // math.gcd(period, d))
+    return new_period * (2 * cycle + 1) + (3 * new_period if window.then_stride > 1 else 0)
+
+
 def step(axis: Axis, window: Window) -> Axis:
     """The receptive field after ``window``, from the one before it."""
     if window.then_stride > 1:
@@ -143,11 +160,25 @@ def step(axis: Axis, window: Window) -> Axis:
     # non-negative amount: the smallest lo is among the first ``cycle`` taps, the
     # largest hi among the last.
     cycle = min(k, period // math.gcd(period, d))
-    lo, hi = [], []
+    lows, highs = axis.lo, axis.hi
+    lo: list[int | None] = []
+    hi: list[int | None] = []
     for o in range(new_period):
         base = o * s - p
-        lo.append(_min([axis.low(base + t * d) for t in range(cycle)]))
-        hi.append(_max([axis.high(base + t * d) for t in range(k - cycle, k)]))
+        least: int | None = None
+        for t in range(cycle):
+            q, r = divmod(base + t * d, period)
+            value = lows[r]
+            if value is not None and (least is None or value + q * shift < least):
+                least = value + q * shift
+        most: int | None = None
+        for t in range(k - cycle, k):
+            q, r = divmod(base + t * d, period)
+            value = highs[r]
+            if value is not None and (most is None or value + q * shift > most):
+                most = value + q * shift
+        lo.append(least)
+        hi.append(most)
     return Periodic(new_period, new_shift, tuple(lo), tuple(hi))
 
 

@@ -127,7 +127,8 @@ def parse(text: str) -> Spec:
         if indent != stack[-1][0]:
             raise SpecError(number, "indentation does not match any enclosing block")
         statement, wants_body = _parse_statement(stripped.strip(), number)
-        _check_placement(statement, stack[-1][2], number)
+        if len(stack) > 1 or not isinstance(statement, LayerStatement):  # a top-level layer is always in place
+            _check_placement(statement, stack[-1][2], number)
         stack[-1][1].append(statement)
         if wants_body:
             assert isinstance(statement, (BlockStatement, DefineStatement))
@@ -159,6 +160,8 @@ def _parse_statement(text: str, line: int, nesting: int = 0) -> tuple[Statement,
     ``nesting`` counts the labels and block headers before ``text`` on its line."""
     if nesting > MAX_DEPTH:
         raise SpecError(line, f"more than {MAX_DEPTH} labels or block headers on one line")
+    if ":" not in text:  # no header and no label: skip their patterns (most lines)
+        return _parse_simple(text, line)
     match = _DEFINE_HEADER.match(text)
     if match:
         name, params_text, rest = match.groups()
@@ -180,12 +183,17 @@ def _parse_statement(text: str, line: int, nesting: int = 0) -> tuple[Statement,
             raise SpecError(line, f"a label cannot name {rest.split()[0]!r}")
         statement.label = label
         return statement, wants_body
+    return _parse_simple(text, line)
+
+
+def _parse_simple(text: str, line: int) -> tuple[Statement, bool]:
+    """An ``input``, ``default`` or layer line (no label, no block header)."""
     head = text.split(None, 1)[0].lower()
     if head == "input":
         return InputStatement(line, dims=text[len(head):].strip()), False
     if head == "default":
         return DefaultStatement(line, text=text[len(head):].strip()), False
-    match = _COUNT_SUFFIX.match(text)
+    match = _COUNT_SUFFIX.match(text) if "x" in text or "X" in text or "×" in text else None
     if match:
         return LayerStatement(line, text=match.group(1), count=match.group(2)), False
     return LayerStatement(line, text=text), False

@@ -16,6 +16,7 @@ from sphinx_cnntable.limits import (
     MAX_ROWS,
     MAX_SPEC_BYTES,
     MAX_WORK,
+    TAPS_PER_STEP,
     WORK_CHARS,
 )
 
@@ -98,6 +99,32 @@ def test_long_lines_count_by_their_length(defaults_run: list[int]) -> None:
     steps = 1 + len(line) // WORK_CHARS
     assert len(analyse("input 8x8x3\nrepeat 10000:\n  " + line + "\nrelu").rows) == 3
     assert 1 + 10_000 * (1 + steps) + 1 <= MAX_WORK
+
+
+def test_textbook_receptive_fields_count_no_work() -> None:
+    # without upsampling every axis has period 1: a layer is one step, however large its kernel
+    assert analyse("input 224x224x3\nconv3-64\nmaxpool\nconv7-64/2\nconv99-8").work == 4
+    assert analyse("input 224x224x3\nrepeat 3:\n  conv3-64").work == 1 + 3 * (1 + 1)
+
+
+def test_periodic_receptive_fields_count_their_evaluations() -> None:
+    # deconv2/2 on period 1: 2 positions x (2 taps + 1) = 6 evaluations, 6 // 4 = 1 step;
+    # conv3 on period 2 (stride 1): 2 positions x (2 * min(3, 2) taps + 1) = 10, 10 // 4 = 2
+    assert TAPS_PER_STEP == 4
+    assert analyse("input 8x1\ndeconv2-1/2\nconv3-1").work == (1 + 1) + (1 + 2)
+    # the same on both axes of a map counts twice: (6 + 6) // 4 = 3, (10 + 10) // 4 = 5
+    assert analyse("input 8x8x1\ndeconv2-1/2\nconv3-1").work == (1 + 3) + (1 + 5)
+
+
+def test_regression_a_wide_window_on_a_long_period_is_refused_before_it_runs() -> None:
+    # twelve 1x1 stride-2 transposed layers give the axis a period of 4,096 positions; a
+    # 1,023-wide window then reads 2 * 1,023 taps at each: 4,096 * 2,047 / 4 = 2,096,128
+    # steps, refused at once (it used to take seconds, and x100000 of them hours)
+    error = error_of("input 64x1\ndeconv1-1/2 x12\nconv1023-1/3")
+    assert (error.line, error.message) == (3, WORK_MESSAGE)
+    error = error_of("input 64x1\ndeconv1-1/2 x12\nconv255-1 x100000")
+    assert (error.line, error.message) == (3, WORK_MESSAGE)
+    assert analyse("input 64x1\ndeconv1-1/2 x12\nconv255-1/3").work < MAX_WORK
 
 
 def test_largest_legitimate_expansions_compute(layers_applied: list[str]) -> None:
