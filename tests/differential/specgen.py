@@ -36,6 +36,11 @@ as many: a 4x4 transposed convolution of stride 3 from 1 to 16 channels)."""
 TOO_BIG = ("too big",)
 """What :func:`_out_shape` returns for a candidate over :data:`CANDIDATE_BYTES`."""
 
+UNCHECKED = ("unchecked",)
+"""What :func:`_out_shape` returns for a candidate :mod:`translate` cannot build (a
+form it checks on images only, met on a sequence in a later ``repeat`` iteration):
+not a refusal by PyTorch, so not a spec the engine must refuse."""
+
 DEFINES = """\
 define cbr w k=3 s=1:
   conv{k}-{w}/{s}
@@ -101,6 +106,8 @@ def _out_shape(header: list[str], shape: tuple[int, ...], lines: list[str],
             out = net.module(net.zeros())
     except TooBig:
         return TOO_BIG
+    except ValueError as error:
+        return UNCHECKED if str(error).startswith("translate:") else None
     except Exception:
         return None
     if 0 in out.shape:
@@ -175,6 +182,8 @@ class _Gen:
             text = f"patch{size}-{self.integer(1, 16)}"
         elif form == "attention":
             text = f"{self.pick(['attention', 'mhsa', 'selfattention'])} heads={heads}"
+            if self.integer(0, 2) == 0:
+                text += " backend=flash"
         elif form == "window":
             window = self.pick(["2", "3", "4", "7", "3x2"])
             text = f"attention heads={heads} window={window}"
@@ -320,7 +329,7 @@ class _Gen:
         out = _out_shape(self.header, shape, lines)
         if out is None:
             self.rejected.append(_text(self.header, shape, lines))
-        if out is None or out is TOO_BIG or (need is not None and out != need) or math.prod(out) > MAX_ELEMENTS:
+        if out is None or out is TOO_BIG or out is UNCHECKED or (need is not None and out != need) or math.prod(out) > MAX_ELEMENTS:
             out = _out_shape(self.header, shape, fallback, budget=None)
             assert out is not None and (need is None or out == need), (shape, fallback)
             return fallback, out
