@@ -78,6 +78,8 @@ def account(rows: Sequence[Any], batch: int) -> None:
             own = _channels_last(own[0])
         elif row.view == "like":  # an elementwise result: laid out as what it reads
             own = _like(_read(row, layout[first], batch))
+        elif row.view == "follow" and _suggests_channels_last(layout[first]):
+            own = _channels_last(own[0])  # the memory format its input suggests
         if row.aliases and view is not None and len(view[0]) != len(own[0]):
             view = own  # a view of another rank (selectcls): laid out densely
         storage.append(storage[first] if row.aliases and view is not None else index)
@@ -100,6 +102,12 @@ def account(rows: Sequence[Any], batch: int) -> None:
                     keys.append(_storage(allocated, storage[first], batch))
                 elif saved.tensor == "output":
                     keys.append(_storage(allocated, storage[index], batch))
+                elif saved.tensor == "input-suggested":  # .contiguous(x.suggest_memory_format())
+                    read = _read(row, layout[first], batch)
+                    if _is_contiguous(_channels_last_order(read) if _suggests_channels_last(read) else read):
+                        keys.append(_storage(allocated, storage[first], batch))
+                    else:
+                        keys.append((("new", index, len(keys)), "float", batch * math.prod(row.output_shape)))
                 elif (saved.tensor == "input-contiguous" and not _is_contiguous(_read(row, layout[first], batch))) or (
                     saved.tensor == "input-flat"
                     and _reshaped(layout[first], (batch, math.prod(rows[first].output_shape))) is None
@@ -151,6 +159,30 @@ def _channels_last(sizes: tuple[int, ...]) -> Layout:
     batch, channels, *spatial = sizes
     inner = tuple(math.prod(spatial[i + 1:]) * channels for i in range(len(spatial)))
     return sizes, (math.prod(spatial) * channels, 1, *inner)
+
+
+def _suggests_channels_last(layout: Layout) -> bool:
+    """PyTorch's ``suggest_memory_format() == channels_last`` (``_3d``) for a 4-D (5-D)
+    tensor of ``layout``: its strides, read in the order channels, the spatial axes from
+    the last, batch, never decrease (an axis of size 1 does not multiply); the channels'
+    stride 0 and a batch stride equal to the channels' (an ambiguous N111) say no."""
+    sizes, strides = layout
+    if len(sizes) not in (4, 5) or strides[1] == 0:
+        return False
+    least = 0
+    for axis in (1, *range(len(sizes) - 1, 1, -1), 0):
+        if sizes[axis] == 0 or strides[axis] < least or (axis == 0 and least == strides[1]):
+            return False
+        least = strides[axis] * sizes[axis] if sizes[axis] > 1 else strides[axis]
+    return True
+
+
+def _channels_last_order(layout: Layout) -> Layout:
+    """``layout`` with its axes in channels-last order (batch, spatial axes, channels):
+    contiguous in that order is ``is_contiguous(memory_format=channels_last)``."""
+    sizes, strides = layout
+    order = (0, *range(2, len(sizes)), 1)
+    return tuple(sizes[i] for i in order), tuple(strides[i] for i in order)
 
 
 def _like(layout: Layout) -> Layout:

@@ -39,6 +39,7 @@ from .base import (
     register,
     show_axes,
     show_shape,
+    suggest,
 )
 from .conv import Conv
 from .geometry import per_axis, spatial
@@ -154,6 +155,21 @@ class PositionEmbedding(LayerType):
         return Effect(output_shape=shape, weights=math.prod(shape), formulas={"weights": show_shape(shape).replace("x", "*"), "biases": "0"})
 
 
+BACKENDS = ("math", "flash")
+"""The kernels of global attention the saved-for-backward rule knows (see :class:`Attention`)."""
+
+
+def _global_saves(n: int, c: int, heads: int, backend: str) -> tuple[Saved, ...]:
+    """What global attention over ``n`` tokens of ``c`` channels keeps: the tokens the
+    in-projection reads; with ``math``, q, k^T, v's qkv projection (3NC), the softmax
+    (H*N*N) and the weighted values the out-projection reads (3NC); with ``flash``, the
+    qkv projection the kernel reads as q, k and v (3NC), its output, which the
+    out-projection reads (NC), and one float32 log-sum-exp per head and token (H*N)."""
+    if backend == "flash":
+        return Saved("input-view", n * c), Saved("new", 4 * n * c), Saved("new", heads * n, "float32")
+    return Saved("input-view", n * c), Saved("new", 6 * n * c + heads * n * n)
+
+
 @register
 @dataclass(frozen=True)
 class Attention(LayerType):
@@ -167,17 +183,24 @@ class Attention(LayerType):
     the ``Np`` padded positions, plus a relative-position-bias table of
     ``prod(2*w - 1) * H`` weights. ``shift=`` (below the window) moves the windows:
     same figures.
+
+    ``backend=`` names the kernel PyTorch runs for global attention, which decides only
+    what the backward keeps: ``math`` (the default; ``nn.MultiheadAttention`` with its
+    default ``need_weights=True``) keeps the softmax, ``flash`` (``scaled_dot_product_attention``'s
+    fused kernel, which ``need_weights=False`` gets on the CPU, as torchvision's ViT and
+    timm's models call it) keeps a float32 log-sum-exp per head and token instead.
     """
 
     heads: int
     window: Axes | None
     shift: Axes | None
     bias: bool
+    backend: str = "math"
 
     names: ClassVar[tuple[str, ...]] = ("attention", "mhsa", "selfattention")
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"^(?:attention|mhsa|selfattention)$")
     family: ClassVar[str] = "fc"
-    keywords: ClassVar[frozenset[str]] = frozenset({"heads", "window", "shift", "bias"})
+    keywords: ClassVar[frozenset[str]] = frozenset({"heads", "window", "shift", "bias", "backend"})
 
     @classmethod
     def build(cls, match: re.Match[str], args: Args) -> LayerType:
@@ -187,7 +210,13 @@ class Attention(LayerType):
         shift = args.axes("shift", (0,), minimum=0) if "shift" in args.options else None
         if shift is not None and window is None:
             raise LayerError(f"{args.head}: shift= needs window=")
-        return cls(heads=args.integer("heads", 1), window=window, shift=shift, bias=args.flag("bias", True))
+        backend = args.options.get("backend", "math").lower()
+        if backend not in BACKENDS:
+            raise LayerError(f"{args.head}: backend={backend!r}{suggest(backend, BACKENDS)} (one of {', '.join(BACKENDS)})")
+        if backend != "math" and window is not None:
+            raise LayerError(f"{args.head}: backend={backend} is for global attention (windowed attention runs its softmax "
+                             "step by step, as torchvision's Swin)")
+        return cls(heads=args.integer("heads", 1), window=window, shift=shift, bias=args.flag("bias", True), backend=backend)
 
     def apply(self, shape: Shape, head: str) -> Effect:
         sizes, c = spatial(shape, head)
@@ -204,9 +233,7 @@ class Attention(LayerType):
                 macs=n * weights + 2 * n * n * c,
                 rf_kernel=sizes,
                 rf_stride=(1,) * len(sizes),
-                # the tokens the in-projection reads; q, k^T, v's qkv projection (3NC),
-                # the softmax (H*N*N) and the weighted values the out-projection reads
-                saves=(Saved("input-view", n * c), Saved("new", 6 * n * c + self.heads * n * n)),
+                saves=_global_saves(n, c, self.heads, self.backend),
                 view="tokens-major",
                 formulas={
                     "weights": f"4*{c}*{c}",

@@ -39,8 +39,10 @@ class Saved:
     ``tensor`` says which: ``"input"`` and ``"output"`` are the layer's input and output
     tensors themselves (their storage: counted once however many rows keep it);
     ``"input-contiguous"`` is the input, or a contiguous copy of it when the input is a
-    strided view (after a crop: ``group_norm`` and ``instance_norm`` call
-    ``.contiguous()``); ``"input-flat"`` the input flattened to a vector (``fc``): the
+    strided view or laid out channels last (``instance_norm`` calls ``.contiguous()``);
+    ``"input-suggested"`` is the input, or a copy of it when it is not dense in the
+    memory format it suggests (``group_norm``: ``x.contiguous(x.suggest_memory_format())``);
+    ``"input-flat"`` the input flattened to a vector (``fc``): the
     input's storage where that reshape is a view, a copy where it is not;
     ``"input-view"`` is the input read as (positions x batch, channels) tokens: its
     storage where those reshapes are views (batch 1, one position, an input laid out
@@ -105,7 +107,11 @@ class Effect:
     contiguous unless the slice happens to be); ``"reshape"`` is a view of a contiguous
     input and a copy of a strided one (``flatten``, ``tokens``: PyTorch's ``reshape``).
     For a layer with a storage of its own, ``"tokens-major"`` lays it out positions
-    first, then batch, then channels (``nn.MultiheadAttention``'s output)."""
+    first, then batch, then channels (``nn.MultiheadAttention``'s output);
+    ``"channels-last"`` channels innermost (``nn.LayerNorm`` on ``x.movedim(1, -1)``);
+    ``"like"`` as the input it reads (an elementwise result); ``"follow"`` channels last
+    where the input suggests that memory format, else contiguous (convolutions, pooling,
+    batch and group norm, resampling: PyTorch's ``suggest_memory_format``)."""
 
     def windows(self) -> tuple[Window, ...]:
         """``window``, or the windows ``rf_kernel`` and ``rf_stride`` stand for."""

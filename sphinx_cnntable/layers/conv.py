@@ -83,6 +83,7 @@ class _ConvBase(LayerType):
             macs=weights * math.prod(out),
             window=windows(sizes, kernel, stride, padding, dilation),
             saves=reads(sizes, c_in, kernel, stride, padding, dilation),
+            view="follow",
             formulas={
                 "weights": f"({fan_in})*{c_out}",
                 "biases": str(c_out) if self.bias else "0",
@@ -181,6 +182,7 @@ class TransposedConv(LayerType):
             macs=weights * math.prod(sizes),
             window=windows(sizes, kernel, stride, padding, dilation, transposed=True),
             saves=(INPUT,),
+            view="follow",
             formulas={
                 "weights": f"{c_in}*({per_input_text})",
                 "biases": str(self.filters) if self.bias else "0",

@@ -35,6 +35,7 @@ class BatchNorm(LayerType):
             # its input; the batch mean and inverse std, and the running mean and
             # variance (buffers the backward receives): 4C float32, whatever the batch
             saves=(INPUT, Saved("new", 4 * channels, "float32", per_sample=False)),
+            view="follow",
             formulas={"weights": str(channels), "biases": str(channels), "non_trainable": f"2*{channels}"},
         )
 
@@ -63,7 +64,7 @@ class LocalResponseNorm(LayerType):
         # the division), and the input (kept by the square and the division)
         positions = math.prod(sizes)
         kept = (channels + self.size - 1) * positions + 2 * channels * positions
-        return Effect(output_shape=shape, saves=(INPUT, Saved("new", kept)))
+        return Effect(output_shape=shape, saves=(INPUT, Saved("new", kept)), view="like")
 
 
 def _affine(channels: int, affine: bool) -> Effect:
@@ -130,7 +131,8 @@ class GroupNorm(LayerType):
         params = _affine(channels, self.affine)
         return Effect(  # its input, and a mean and 1/std per group and sample
             output_shape=shape, weights=params.weights, biases=params.biases, formulas=params.formulas,
-            saves=(Saved("input-contiguous"), Saved("new", 2 * self.groups, "float32")),
+            saves=(Saved("input-suggested"), Saved("new", 2 * self.groups, "float32")),
+            view="follow",
         )
 
 

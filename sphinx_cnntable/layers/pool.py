@@ -54,8 +54,12 @@ class Pool(LayerType):
         saves = reads(sizes, channels, kernel, stride, padding, (1,) * rank)
         if self.maximum:  # and the int64 index of each output's maximum
             saves += (Saved("new", math.prod(out) * channels, "int64"),)
+        # max pooling follows its input's memory format; average pooling too on a 2-D
+        # map, while PyTorch's 3-D one (avg_pool3d) always returns a contiguous tensor
+        follows = self.maximum or rank == 2
         return Effect(
-            output_shape=(*out, channels), window=windows(sizes, kernel, stride, padding, (1,) * rank), saves=saves
+            output_shape=(*out, channels), window=windows(sizes, kernel, stride, padding, (1,) * rank), saves=saves,
+            view="follow" if follows else "",
         )
 
 

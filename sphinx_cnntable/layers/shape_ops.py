@@ -53,7 +53,7 @@ class ChannelShuffle(LayerType):
     def apply(self, shape: Shape, head: str) -> Effect:
         if shape[-1] % self.groups:
             raise LayerError(f"{head}: {shape[-1]} channels do not split into groups={self.groups}")
-        return Effect(output_shape=shape)
+        return Effect(output_shape=shape, view="follow")
 
 
 def _written(args: Args) -> Args:
@@ -112,6 +112,7 @@ class Upsample(LayerType):
             output_shape=(*out, channels),
             rf_kernel=tuple(min(window, n) for n in sizes),
             rf_stride=tuple(Fraction(n, o) for n, o in zip(sizes, out, strict=True)),
+            view="follow",
         )
 
 
@@ -145,11 +146,11 @@ class PixelShuffle(LayerType):
             if any(n % r for n in sizes):
                 raise LayerError(f"{head}: the height and width {show_axes(sizes)} are not divisible by {r}")
             out = (*(n // r for n in sizes), channels * r * r)
-            return Effect(output_shape=out, rf_kernel=(r, r), rf_stride=(r, r))
+            return Effect(output_shape=out, rf_kernel=(r, r), rf_stride=(r, r), view="follow")
         if channels % (r * r):
             raise LayerError(f"{head}: {channels} channels are not divisible by {r}*{r}")
         out = (*(n * r for n in sizes), channels // (r * r))
-        return Effect(output_shape=out, rf_kernel=(1, 1), rf_stride=(Fraction(1, r), Fraction(1, r)))
+        return Effect(output_shape=out, rf_kernel=(1, 1), rf_stride=(Fraction(1, r), Fraction(1, r)), view="follow")
 
 
 def _margins(match_text: str, args: Args, verb: str) -> tuple[Axes, Axes]:
@@ -187,7 +188,7 @@ class ZeroPad(LayerType):
         before = per_axis(self.before, rank, head, "before=")
         after = per_axis(self.after, rank, head, "after=")
         out = tuple(n + b + a for n, b, a in zip(sizes, before, after, strict=True))
-        return Effect(output_shape=(*out, channels), rf_kernel=(1,) * rank, rf_stride=(1,) * rank)
+        return Effect(output_shape=(*out, channels), rf_kernel=(1,) * rank, rf_stride=(1,) * rank, view="follow")
 
 
 @register

@@ -56,6 +56,32 @@ def test_torchvision_saved_bytes(name: str) -> None:
         assert analyse(text, batch=batch).totals.saved_bytes() == measured, (name, batch)
 
 
+GALLERY = ("convnext_tiny", "efficientnet_b0", "googlenet", "inception_v3", "mnasnet1_0", "mobilenet_v3_large",
+           "r3d_18", "regnet_x_400mf", "regnet_y_400mf", "resnet34", "shufflenet_v2_x1_0", "swin_t", "vit_b_16",
+           "wide_resnet50_2")
+"""The gallery's specs of torchvision builders that describe training (their dropout and
+stochastic depth as the builder sets them); the VGG and AlexNet ones leave the
+classifier's ReLUs and dropout out (docs/specs/vgg16-train.cnn is VGG-16's)."""
+BUILDER_ARGUMENTS = {"googlenet": {"aux_logits": False, "init_weights": False},
+                     "inception_v3": {"aux_logits": False, "init_weights": False}}
+
+
+@pytest.mark.parametrize("name", GALLERY)
+def test_gallery_saved_bytes(name: str) -> None:
+    """torchvision's own modules (ConvNeXt's LayerNorm2d, Swin's shifted windows, ViT's
+    fused attention, stochastic depth): exact at batch 1 and 2."""
+    import torchvision_models  # noqa: F401  (torchvision without its compiled ops)
+    import torchvision
+
+    model = torchvision.models.get_model(name, weights=None, **BUILDER_ARGUMENTS.get(name, {}))
+    text = (ROOT / "docs" / "gallery" / "specs" / f"{name}.cnn").read_text()
+    shape = analyse(text).input_shape
+    for batch in (1, 2):
+        torch.manual_seed(0)
+        measured = saved_bytes(model, torch.randn(batch, shape[-1], *shape[:-1]))
+        assert analyse(text, batch=batch).totals.saved_bytes() == measured, (name, batch)
+
+
 def test_published_figures() -> None:
     """The issue's figures: ResNet-18 at batch 1 and 2, and VGG-16 without torchvision's
     adaptive average pooling (which keeps pool5's 7*7*512 float32 values more)."""
@@ -85,33 +111,30 @@ def oversized_deconv3d(model: torch.nn.Module) -> tuple[list[torch.Tensor], list
     return found, handles
 
 
-# Layers whose CPU kernels choose the output's memory format from the input's strides
-# (``suggest_memory_format``) and from the backend PyTorch picks for the call (oneDNN or
-# a reference kernel, by size, stride and thread count): on a channels-last map their
-# output is channels last or contiguous, which the engine does not follow.
-FORMAT_FOLLOWING = (torch.nn.modules.conv._ConvNd, torch.nn.modules.batchnorm._BatchNorm,
-                    torch.nn.modules.pooling._MaxPoolNd, torch.nn.modules.pooling._AvgPoolNd,
-                    torch.nn.Upsample, torch.nn.GroupNorm, torch.nn.LocalResponseNorm,
-                    torch.nn.PixelShuffle, torch.nn.PixelUnshuffle, torch.nn.ChannelShuffle)
+# 3-D convolutions whose CPU backend (oneDNN or the reference slow_conv3d /
+# slow_conv_transpose3d, picked by sizes, strides and thread count) decides whether a
+# channels-last input gives a channels-last output: on this machine ``Conv3d(c, 8, 1)``
+# on a channels-last map answers contiguous on one thread and channels last on two.
+BACKEND_CHOOSES_FORMAT = (torch.nn.Conv3d, torch.nn.ConvTranspose3d)
 
 
 def channels_last_reads(model: torch.nn.Module) -> tuple[list[str], list[object]]:
-    """Forward pre-hooks that note every :data:`FORMAT_FOLLOWING` layer (and zero padding,
-    and global attention: seed 1785931161 found 2,048 B more kept at batch 8 after a
-    ``patchmerge`` than the engine counts) reading a 4-D or 5-D map laid out channels last (the channels' stride the smallest, the
-    strides not a contiguous tensor's, a crop of such a map, one channel): the output of
-    ``layernorm``, ``patchmerge`` or windowed attention, directly or through views and
-    elementwise layers. An explicit exclusion of the random test (see the conventions
-    page). Returns the list filled and the handles."""
+    """Forward pre-hooks that note every :data:`BACKEND_CHOOSES_FORMAT` layer reading a
+    5-D map laid out channels last (the channels' stride the smallest, the strides not
+    a contiguous tensor's): the output of ``layernorm``, ``patchmerge`` or windowed
+    attention on a 3-D map, directly or through layers that keep its format. No single
+    figure exists there (it depends on the machine's thread count): an explicit
+    exclusion of the random test (see the conventions page). Every other layer's format
+    on a channels-last map is followed (``Effect.view == "follow"``) and tested here.
+    Returns the list filled and the handles."""
     found: list[str] = []
 
     def hook(module: torch.nn.Module, args: tuple[torch.Tensor, ...]) -> None:
         x = args[0]
-        if x.dim() in (4, 5) and x.stride(1) == min(x.stride()) and x.stride() != x.contiguous().stride():
+        if x.dim() == 5 and x.stride(1) == min(x.stride()) and x.stride() != x.contiguous().stride():
             found.append(type(module).__name__)
 
-    handles = [m.register_forward_pre_hook(hook) for m in model.modules()
-               if isinstance(m, FORMAT_FOLLOWING) or type(m).__name__ in ("Pad", "SelfAttention")]
+    handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, BACKEND_CHOOSES_FORMAT)]
     return found, handles
 
 
@@ -158,6 +181,22 @@ def test_random_specs_saved_bytes(text: str) -> None:
         want = measured(text, batch)
         assume(want is not None)
         assert analyse(text, batch=batch).totals.saved_bytes() == want, f"batch {batch}\n{text}"
+
+
+CHANNELS_LAST_READERS = ("conv3-4", "dwconv3", "deconv2-4/2", "conv3-4 pad=same", "bn", "maxpool", "avgpool",
+                         "gap", "groupnorm groups=2", "instancenorm", "upsample2", "upsample2 mode=bilinear",
+                         "pixelshuffle2", "pixelunshuffle2", "shuffle groups=2", "zeropad1", "lrn", "relu", "gelu")
+
+
+@pytest.mark.parametrize("layer", CHANNELS_LAST_READERS)
+def test_layers_reading_a_channels_last_map(layer: str) -> None:
+    """Each layer on ``layernorm``'s channels-last output, then ``fc`` (which keeps a view
+    of a contiguous map and a copy of a channels-last one): the engine follows the
+    memory format PyTorch gives the layer's output (``suggest_memory_format``), and
+    group norm keeps its channels-last input itself; exact at batch 1 and 8."""
+    text = f"input 8x8x3\nconv1-4\nlayernorm\n{layer}\nrelu\nfc-3\n"
+    for batch in BATCHES:
+        assert analyse(text, batch=batch).totals.saved_bytes() == measured(text, batch), (layer, batch)
 
 
 SMALL = """\

@@ -236,19 +236,26 @@ class SelfAttention(nn.Module):
 
 class Counted(nn.Module):
     """Runs ``inner`` under ``FlopCounterMode`` (fast path off, SDPA's math backend, so the
-    attention matmuls are counted); ``macs`` holds the last run's FLOPs / 2."""
+    attention matmuls are counted); ``macs`` holds the last run's FLOPs / 2. With
+    ``flash`` (``backend=flash``) the counting run is a second one without gradients, and
+    the run that returns uses SDPA's fused kernel (whose matmuls the counter misses)."""
 
-    def __init__(self, inner: nn.Module) -> None:
+    def __init__(self, inner: nn.Module, flash: bool = False) -> None:
         super().__init__()
         self.inner = inner
+        self.flash = flash
         self.macs = 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         fastpath = torch.backends.mha.get_fastpath_enabled()
         torch.backends.mha.set_fastpath_enabled(False)
         try:
-            with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
-                out = self.inner(x)
+            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.flash):
+                with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+                    out = self.inner(x.detach() if self.flash else x)
+            if self.flash:
+                with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+                    out = self.inner(x)
         finally:
             torch.backends.mha.set_fastpath_enabled(fastpath)
         self.macs = counter.get_total_flops() // 2
@@ -480,7 +487,7 @@ def layer_module(text: str, x: torch.Tensor, defaults: dict[str, dict[str, str]]
             raise ValueError("translate: attention needs tokens or a map")
         heads = int(options["heads"])
         if "window" not in options:
-            return Leaf(text, Counted(SelfAttention(channels, heads, bias)))
+            return Leaf(text, Counted(SelfAttention(channels, heads, bias), flash=options.get("backend") == "flash"))
         if rank != 2:
             raise ValueError("translate: windowed attention is checked on images only (torchvision's Swin)")
         window = list(_pair(options["window"]))
