@@ -20,16 +20,19 @@ def saved_storages(model: nn.Module, x: torch.Tensor, run: Callable[[nn.Module, 
     found: dict[int, tuple[int, list[tuple[tuple[int, ...], torch.dtype]]]] = {}
     keep: list[torch.Tensor] = []  # keep every packed tensor alive, so no pointer is reused
 
-    def pack(tensor: torch.Tensor) -> torch.Tensor:
+    def pack(tensor: torch.Tensor) -> None:
         storage = tensor.untyped_storage()
         pointer = storage.data_ptr()
         if pointer not in params:
             found.setdefault(pointer, (storage.nbytes(), []))[1].append((tuple(tensor.shape), tensor.dtype))
         keep.append(tensor)
-        return tensor
+        return None  # never unpacked (no backward runs); a tensor here would be a cycle
 
     model.train()
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+    # The pack hook returns None, not the tensor: a saved output returned as itself holds
+    # its own autograd node, a reference cycle the garbage collector cannot see, which
+    # kept every model measured in a process alive (4 GB after 14 gallery builders).
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda packed: packed):
         out = run(model, x) if run is not None else model(x)
     del out
     keep.clear()

@@ -305,7 +305,7 @@ def packed_per_row(model: torch.nn.Module, x: torch.Tensor) -> list[int]:
     def post(module: torch.nn.Module, args: object, output: object) -> None:
         current.pop()
 
-    def pack(tensor: torch.Tensor) -> torch.Tensor:
+    def pack(tensor: torch.Tensor) -> None:
         storage = tensor.untyped_storage()
         pointer = storage.data_ptr()
         keep.append(tensor)
@@ -313,13 +313,13 @@ def packed_per_row(model: torch.nn.Module, x: torch.Tensor) -> list[int]:
             seen.add(pointer)
             assert current, "a tensor packed outside every row's module"
             rows[current[-1]] += storage.nbytes()
-        return tensor
+        # None, as saved.saved_storages packs: returning the tensor makes a reference cycle
 
     leaves = [m for m in model.modules() if type(m).__name__ == "Leaf"]
     handles = [h for m in leaves for h in (m.register_forward_pre_hook(pre), m.register_forward_hook(post))]
     model.train()
     try:
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda packed: packed):
             model(x)
     finally:
         for handle in handles:
