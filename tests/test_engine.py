@@ -279,3 +279,31 @@ def test_input_channels_first_hint(dims: str, message: str) -> None:
     with pytest.raises(SpecError) as info:
         analyse(f"input {dims}\nrelu")
     assert info.value.line == 1 and message in info.value.message, info.value.message
+
+
+def test_the_garbage_collector_is_restored_as_it_was() -> None:
+    # the engine pauses the cyclic collector while it builds rows (docs: performance)
+    import gc
+
+    assert gc.isenabled()
+    analyse("input 8x8x3\nconv3-8\nrelu")
+    assert gc.isenabled()
+    with pytest.raises(SpecError):
+        analyse("input 8x8x3\nconv3-8\nnosuchlayer")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        analyse("input 8x8x3\nconv3-8\nrelu")
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
+
+
+def test_rows_built_positionally_match_their_fields() -> None:
+    # the hot path builds Row positionally; every field must land where its name says
+    row = analyse("input 8x8x3\nc: conv3-16/2 bias=no").rows[1]
+    assert (row.name, row.kind, row.layer, row.depth, row.line) == ("c", "layer", "conv3-16/2 bias=no", 0, 2)
+    assert (row.output_shape, row.path, row.block) == ((4, 4, 16), "c", None)
+    assert (row.weights, row.biases, row.non_trainable, row.macs) == (3 * 3 * 3 * 16, 0, 0, 3 * 3 * 3 * 16 * 16)
+    assert (row.activations, row.receptive_field, row.jump, row.inputs) == (256, (3, 3), (2, 2), (0,))
+    assert row.formulas["weights"] == "(3*3*3)*16" and row.saves and row.view == "follow" and not row.aliases
