@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 CSS_FILE = "cnntable.css"
 JS_FILE = "cnntable.js"
-ENV_VERSION = 7  # 2: cnn domain; 3: every row keyed; 4: every claimant of a name; 5: cnntable_node; 6: diagram sources; 7: batch, training, saved bytes
+ENV_VERSION = 8  # 2: cnn domain; 3: every row keyed; 4: every claimant of a name; 5: cnntable_node; 6: diagram sources; 7: batch, training, saved bytes; 8: saved bytes follow memory formats, rows from breakdown.py
 MAX_ROWS = 2_000
 """Default of ``cnntable_max_rows``: the most rows a table draws (see the directive's docs)."""
 
